@@ -1,0 +1,135 @@
+import hashlib
+import logging
+import threading
+import time
+from datetime import timezone
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import AccessDenied, AccessError
+from odoo.http import request
+from odoo.tools import SQL
+
+from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT, check_identity
+
+from ..roles import API_KEY_SCOPES
+
+_logger = logging.getLogger(__name__)
+
+SCOPE_SELECTION = [("read", "Read only"), ("full", "Full access")]
+LAST_USE_PRECISION = 60  # seconds: "last use" is written at most once a minute per key
+_last_use_written = {}
+
+
+# An RPC call (XML-RPC, JSON-RPC) authenticates in res.users.check() and then
+# runs in the same thread with threading.current_thread().dbname/uid set by
+# odoo.service.model.dispatch; the HTTP layer clears those at every request.
+# The key's scope is remembered against them, so it can never outlive the call.
+def mark_rpc_key_scope(db, uid, scope):
+    threading.current_thread().security_roles_rpc = (db, uid, scope)
+
+
+def read_only_key_in_use():
+    if request:
+        return getattr(request, "security_roles_key_scope", None) == "read"
+    thread = threading.current_thread()
+    marker = getattr(thread, "security_roles_rpc", None)
+    return (marker is not None and marker[2] == "read"
+            and marker[0] == getattr(thread, "dbname", None)
+            and marker[1] == getattr(thread, "uid", None))
+
+
+class ResUsersApikeys(models.Model):
+    _inherit = "res.users.apikeys"
+
+    security_scope = fields.Selection(SCOPE_SELECTION, string="Access", readonly=True)
+    security_last_use = fields.Datetime(string="Last Use", readonly=True)
+
+    def init(self):
+        super().init()
+        # existing keys, and keys other modules generate, keep today's full access
+        self.env.cr.execute(SQL(
+            "ALTER TABLE %s ADD COLUMN IF NOT EXISTS security_scope varchar NOT NULL DEFAULT 'full',"
+            " ADD COLUMN IF NOT EXISTS security_last_use timestamp",
+            SQL.identifier(self._table)))
+
+    def unlink(self):
+        res = super().unlink()
+        # revoked keys must stop working now, in every worker: res.users.check()
+        # and _security_key_info() cache keys by value
+        self.env.registry.clear_cache()
+        return res
+
+    def _generate(self, scope, name, expiration_date):
+        access = self.env.context.get("security_key_scope")
+        if scope is None:
+            is_viewer = self.env.user.security_role == "viewer"
+            access = access or ("read" if is_viewer else "full")
+            if access not in API_KEY_SCOPES:
+                raise AccessError(_("Unknown API key scope %r: use read or full.", access))
+            if is_viewer and access != "read":
+                raise AccessError(_("Viewers can only create read-only API keys."))
+        key = super()._generate(scope, name, expiration_date)
+        if scope is None:
+            self.env.cr.execute(SQL(
+                "UPDATE %s SET security_scope = %s WHERE id = ("
+                " SELECT max(id) FROM %s WHERE user_id = %s AND index = %s)",
+                SQL.identifier(self._table), access, SQL.identifier(self._table),
+                self.env.uid, key[:INDEX_SIZE]))
+        return key
+
+    # ------------------------------------------------------------------
+    # Scope of the key used by the current call
+    # ------------------------------------------------------------------
+    @api.model
+    def _security_use_key(self, uid, key):
+        """The access scope ('read'/'full') of the RPC key `key` of user `uid`,
+        or None when `key` is not such a key (a password). Records its use."""
+        if not key or len(key) < INDEX_SIZE:
+            return None
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        info = self._security_key_info(digest, key)
+        if not info or info[1] != uid:
+            return None
+        key_id, _uid, scope, expiry = info
+        if expiry and expiry < time.time():
+            raise AccessDenied()  # cached validity must not outlive the expiry date
+        self._security_touch_last_use(key_id)
+        return scope
+
+    @tools.ormcache("digest")
+    def _security_key_info(self, digest, key):
+        rows = self.env.execute_query(SQL(
+            "SELECT k.id, k.user_id, k.key, k.security_scope, k.expiration_date"
+            "  FROM %s k JOIN res_users u ON u.id = k.user_id"
+            " WHERE u.active AND k.index = %s AND k.scope IS NULL",
+            SQL.identifier(self._table), key[:INDEX_SIZE]))
+        for key_id, user_id, hashed, scope, expiry in rows:
+            if KEY_CRYPT_CONTEXT.verify(key, hashed):
+                return key_id, user_id, scope, expiry and expiry.replace(tzinfo=timezone.utc).timestamp()
+        return None
+
+    @api.model
+    def _security_touch_last_use(self, key_id):
+        now = time.time()
+        if now - _last_use_written.get((self.env.cr.dbname, key_id), 0) < LAST_USE_PRECISION:
+            return
+        _last_use_written[(self.env.cr.dbname, key_id)] = now
+        # its own cursor: the calling transaction may be read-only or fail
+        with self.env.registry.cursor() as cr:
+            cr.execute(SQL(
+                "UPDATE %s SET security_last_use = now() at time zone 'utc' WHERE id = %s",
+                SQL.identifier(self._table), key_id))
+
+
+class ResUsersApikeysDescription(models.TransientModel):
+    _inherit = "res.users.apikeys.description"
+
+    security_scope = fields.Selection(
+        SCOPE_SELECTION, string="Access", required=True, default="read",
+        help="Read only: the key can search and read, and every create, change, delete "
+             "or button that writes fails. Full access: whatever your user can do.")
+
+    @check_identity
+    def make_key(self):
+        return super(ResUsersApikeysDescription,
+                     self.with_context(security_key_scope=self.security_scope)).make_key()
