@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 
 from .res_users_apikeys import read_only_key_in_use
@@ -7,7 +7,7 @@ OPERATION_LABELS = {"create": "create", "write": "change", "unlink": "delete"}
 
 
 def _refuse_read_only_key(model, operation):
-    raise AccessError(_(
+    raise AccessError(model.env._(
         "This API key is read-only: it cannot %(operation)s %(model)s records. "
         "Use an API key with full access for integrations that write.",
         operation=OPERATION_LABELS[operation], model=model._description or model._name))

@@ -30,6 +30,12 @@ class SecurityPermissionMatrix(models.Model):
     rule_count = fields.Integer(string="Record Rules", readonly=True,
                                 help="Record rules that apply to this role on this model.")
 
+    def _flush_search(self, domain, fields=None, order=None, seen=None):
+        # the view reads these tables: pending ORM changes must reach them first
+        for model in ("ir.model.access", "ir.rule", "res.groups", "ir.model.data"):
+            self.env[model].flush_model()
+        return super()._flush_search(domain, fields=fields, order=order, seen=seen)
+
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         roles = SQL(", ").join(

@@ -1,0 +1,30 @@
+from odoo.tests import new_test_user
+from odoo.tests.common import TransactionCase
+
+OWNER_PASSWORD = "admin"  # base data's password of the initial admin user
+
+
+def role_users(cls):
+    """One user per role; the initial admin user is the Owner."""
+    env = cls.env
+    cls.groups = env["res.groups"]._security_role_groups()
+    cls.owner = env.ref("base.user_admin")
+    cls.admin = new_test_user(env, "role.admin", "security_roles.group_role_admin",
+                              password="role-admin-password")
+    cls.admin2 = new_test_user(env, "role.admin2", "security_roles.group_role_admin",
+                               password="role-admin2-password")
+    cls.editor = new_test_user(env, "role.editor",
+                               "security_roles.group_role_editor,base.group_partner_manager",
+                               password="role-editor-password")
+    cls.viewer = new_test_user(env, "role.viewer", "security_roles.group_role_viewer",
+                               password="role-viewer-password")
+
+
+class RolesCase(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        role_users(cls)
+
+    def owners(self):
+        return self.env["res.groups"]._security_owner_ids()
