@@ -398,6 +398,7 @@ def cmd_run(_args):
 # --------------------------------------------------------------------------
 # Tests
 # --------------------------------------------------------------------------
+FAILING_TEST_RE = re.compile(r" (?:FAIL|ERROR): (?:Subtest )?([\w.]+)")
 RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 
 
@@ -439,7 +440,12 @@ def run_odoo_tests(conf, env, addons, tags=None):
     if not m:
         return {"passed": 0, "failed": 1, "skipped": skipped, "rc": rc or 1, "log": log_path}
     failed, errors, total = map(int, m.groups())
-    return {"passed": total - failed - errors, "failed": failed + errors,
+    # Odoo counts each failing subtest against a total of whole tests: count
+    # distinct failing tests instead, so passed + failed == total
+    failing = set(FAILING_TEST_RE.findall(text))
+    if (failed or errors) and not failing:
+        failing = {"?"}
+    return {"passed": total - len(failing), "failed": len(failing),
             "skipped": skipped, "rc": rc, "total": total, "log": log_path}
 
 

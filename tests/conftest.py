@@ -1,0 +1,103 @@
+"""Fixtures for the end-to-end tests: a live odoo-bin on 127.0.0.1 serving the
+demo database that `make run` serves. `make test` provides the environment."""
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def load_plain(relpath):
+    """Import a plain-Python module of an addon (no `odoo` import) by its path,
+    without importing the addon package, whose __init__ needs Odoo."""
+    import importlib.util
+    path = ROOT / "addons" / relpath
+    name = "plain_" + relpath.replace("/", "_").removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite's tests with `make test`")
+    return value
+
+
+def free_port():
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OdooServer:
+    def __init__(self, url, db, pid):
+        self.url, self.db, self.pid = url, db, pid
+
+    def jsonrpc(self, path, params, cookie=None):
+        data = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).encode()
+        req = urllib.request.Request(self.url + path, data=data,
+                                     headers={"Content-Type": "application/json"})
+        if cookie:
+            req.add_header("Cookie", cookie)
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read()), resp.headers.get("Set-Cookie")
+
+    def login(self, login, password):
+        body, set_cookie = self.jsonrpc("/web/session/authenticate",
+                                        {"db": self.db, "login": login, "password": password})
+        cookie = set_cookie.split(";", 1)[0] if set_cookie else None
+        return body, cookie
+
+    def call_kw(self, cookie, model, method, args, kwargs=None):
+        body, _ = self.jsonrpc(f"/web/dataset/call_kw/{model}/{method}",
+                               {"model": model, "method": method, "args": args,
+                                "kwargs": kwargs or {}}, cookie=cookie)
+        return body
+
+
+@pytest.fixture(scope="session")
+def demo_server():
+    conf, db = _env("SUITE_ODOO_CONF"), _env("SUITE_DEMO_DB")
+    port = free_port()
+    cmd = [sys.executable, str(Path(_env("ODOO_HOME")) / "odoo-bin"), "-c", conf, "-d", db,
+           f"--http-port={port}", f"--gevent-port={free_port()}", "--max-cron-threads=0",
+           "--http-interface=127.0.0.1", "--log-level=warn"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/web/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("odoo-bin exited: " + proc.stderr.read()[-2000:])
+                if time.time() > deadline:
+                    pytest.fail("odoo-bin did not answer on /web/health within 120 s")
+                time.sleep(0.5)
+        yield OdooServer(url, db, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def demo_logins():
+    return json.loads(_env("SUITE_DEMO_LOGINS"))
