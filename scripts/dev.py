@@ -135,8 +135,7 @@ def _odoo_constraints(python):
 def ensure_venv():
     python = pick_python()
     stamp_src = b"".join(p.read_bytes() for p in (
-        ROOT / "requirements.txt", ODOO_HOME / "requirements.txt", ROOT / "scripts" / "pins.py",
-        Path(__file__)))
+        ROOT / "requirements.txt", ODOO_HOME / "requirements.txt", ROOT / "scripts" / "pins.py")))
     stamp = hashlib.sha256(stamp_src + python.encode()).hexdigest()
     stamp_file = VENV / ".deps-stamp"
     if VPY.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
@@ -503,11 +502,12 @@ def cmd_bench(_args):
     setup()
     started = pg_start()
     try:
+        conf = write_conf(LOCAL / "odoo.conf", db_name=DEMO_DB, dbfilter=f"^{DEMO_DB}$",
+                          max_cron_threads=1)
+        ensure_demo_db(conf)
         env = dict(odoo_env(), SUITE_ROOT=str(ROOT), ODOO_HOME=str(ODOO_HOME),
+                   SUITE_ODOO_CONF=str(conf), SUITE_DEMO_DB=DEMO_DB,
                    SUITE_PG_PORT=str(PG_PORT), SUITE_PG_PASSWORD=pg_password())
-        conf = write_conf(LOCAL / "odoo-bench.conf", http_port=free_port(),
-                          gevent_port=free_port(), max_cron_threads=0)
-        env["SUITE_ODOO_CONF"] = str(conf)
         rc = subprocess.run([str(VPY), str(ROOT / "bench" / "run.py")], env=env).returncode
     finally:
         if started:

@@ -1,12 +1,8 @@
 """Fixtures for the end-to-end tests: a live odoo-bin on 127.0.0.1 serving the
 demo database that `make run` serves. `make test` provides the environment."""
-import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+
+from liveserver import LiveOdoo  # noqa: E402
 
 
 def load_plain(relpath):
@@ -33,12 +31,6 @@ def _env(name):
     if not value:
         pytest.fail(f"{name} is not set: run the suite's tests with `make test`")
     return value
-
-
-def free_port():
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class OdooServer:
@@ -69,33 +61,8 @@ class OdooServer:
 
 @pytest.fixture(scope="session")
 def demo_server():
-    conf, db = _env("SUITE_ODOO_CONF"), _env("SUITE_DEMO_DB")
-    port = free_port()
-    cmd = [sys.executable, str(Path(_env("ODOO_HOME")) / "odoo-bin"), "-c", conf, "-d", db,
-           f"--http-port={port}", f"--gevent-port={free_port()}", "--max-cron-threads=0",
-           "--http-interface=127.0.0.1", "--log-level=warn"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/web/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("odoo-bin exited: " + proc.stderr.read()[-2000:])
-                if time.time() > deadline:
-                    pytest.fail("odoo-bin did not answer on /web/health within 120 s")
-                time.sleep(0.5)
-        yield OdooServer(url, db, proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with LiveOdoo(_env("ODOO_HOME"), _env("SUITE_ODOO_CONF"), _env("SUITE_DEMO_DB")) as live:
+        yield OdooServer(live.url, live.db, live.pid)
 
 
 @pytest.fixture(scope="session")
