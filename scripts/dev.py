@@ -135,7 +135,7 @@ def _odoo_constraints(python):
 def ensure_venv():
     python = pick_python()
     stamp_src = b"".join(p.read_bytes() for p in (
-        ROOT / "requirements.txt", ODOO_HOME / "requirements.txt", ROOT / "scripts" / "pins.py")))
+        ROOT / "requirements.txt", ODOO_HOME / "requirements.txt", ROOT / "scripts" / "pins.py"))
     stamp = hashlib.sha256(stamp_src + python.encode()).hexdigest()
     stamp_file = VENV / ".deps-stamp"
     if VPY.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
