@@ -432,9 +432,8 @@ def run_odoo_tests(conf, env, addons, tags=None):
         if re.search(r" (ERROR|CRITICAL) |: FAIL:|: ERROR:|odoo\.tests\.stats|post-tests in"
                      r"|when loading database", line):
             print(line)
-    m = None
-    for m in RESULT_RE.finditer(text):
-        pass
+    matches = list(RESULT_RE.finditer(text))
+    m = matches[-1] if matches else None
     skipped = len(re.findall(r"\.\.\. skipped|: skip(ped)?:|Skipping\b", text))
     if not m:
         return {"passed": 0, "failed": 1, "skipped": skipped, "rc": rc or 1, "log": log_path}

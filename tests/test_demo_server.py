@@ -23,7 +23,7 @@ def test_wrong_password_refused(demo_server):
 
 
 def test_viewer_session_is_read_only(demo_server, demo_logins):
-    login, password = next((l, p) for r, l, p in demo_logins if r == "Viewer")
+    login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Viewer")
     _body, cookie = demo_server.login(login, password)
     assert demo_server.call_kw(cookie, "res.partner", "search_count", [[]])["result"] > 0
     denied = demo_server.call_kw(cookie, "res.partner", "create", [{"name": "by viewer"}])
@@ -31,7 +31,7 @@ def test_viewer_session_is_read_only(demo_server, demo_logins):
 
 
 def test_editor_session_writes(demo_server, demo_logins):
-    login, password = next((l, p) for r, l, p in demo_logins if r == "Editor")
+    login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Editor")
     _body, cookie = demo_server.login(login, password)
     created = demo_server.call_kw(cookie, "res.users.apikeys.description", "create",
                                   [{"name": "editor wizard"}])

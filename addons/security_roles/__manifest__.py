@@ -22,5 +22,4 @@
     "demo": ["demo/res_users_demo.xml"],
     "post_init_hook": "post_init_hook",
     "application": True,
-    "installable": True,
 }

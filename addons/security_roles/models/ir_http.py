@@ -11,9 +11,10 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _auth_method_bearer(cls):
-        super()._auth_method_bearer()
+        res = super()._auth_method_bearer()
         match = BEARER_RE.match(request.httprequest.headers.get("Authorization") or "")
         if match:
             # the key is already validated by super(); this only reads its scope
             request.security_roles_key_scope = request.env["res.users.apikeys"].sudo()\
                 ._security_use_key(request.env.uid, match.group(1))
+        return res

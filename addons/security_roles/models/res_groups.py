@@ -1,7 +1,7 @@
 import contextlib
 import contextvars
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -46,7 +46,7 @@ class ResGroups(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_role_group(self):
         if self & self._security_role_groups_all():
-            raise AccessError(_("The workspace role groups cannot be deleted."))
+            raise AccessError(self.env._("The workspace role groups cannot be deleted."))
 
     # ------------------------------------------------------------------
     # Roles
@@ -91,6 +91,6 @@ class ResGroups(models.Model):
         if _OWNER_CHANGE.get() or self._security_uninstalling():
             return
         if self._security_owner_ids() != before:
-            raise AccessError(_(
+            raise AccessError(self.env._(
                 "The Owner role cannot be granted or removed this way. The Owner hands "
                 "ownership over to an active Admin with Security > Users > Transfer Ownership."))

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 
@@ -50,7 +50,7 @@ class ResUsers(models.Model):
 
     def _search_security_role(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
-            raise UserError(_("Unsupported search on Workspace Role: %s", operator))
+            raise UserError(self.env._("Unsupported search on Workspace Role: %s", operator))
         wanted = [value] if operator in ("=", "!=") else list(value)
         groups = self.env["res.groups"].sudo()._security_role_groups()
         ids = set()
@@ -90,7 +90,8 @@ class ResUsers(models.Model):
 
     def _search_security_inactive(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(_("Unsupported search on Inactive: %s %s", operator, value))
+            raise UserError(self.env._("Unsupported search on Inactive: %(operator)s %(value)s",
+                                      operator=operator, value=value))
         cutoff = self._security_inactive_cutoff()
         domain = ["|", ("login_date", "<", cutoff),
                   "&", ("login_date", "=", False), ("create_date", "<", cutoff)]
@@ -129,7 +130,7 @@ class ResUsers(models.Model):
     @api.ondelete(at_uninstall=True)
     def _unlink_except_owner(self):
         if set(self.ids) & self.env["res.groups"]._security_owner_ids():
-            raise AccessError(_(
+            raise AccessError(self.env._(
                 "The Owner cannot be deleted. Transfer ownership to an active Admin first."))
 
     def _security_check_owner_edit(self, vals):
@@ -137,7 +138,7 @@ class ResUsers(models.Model):
         the Owner's login or password (and the superuser, for recovery from the
         server shell, or the Owner's own password-reset link)."""
         if "active" in vals and not vals["active"]:
-            raise AccessError(_(
+            raise AccessError(self.env._(
                 "The Owner cannot be archived. Transfer ownership to an active Admin first."))
         actor = self.env.uid
         if actor in self.ids or actor == SUPERUSER_ID:
@@ -147,7 +148,7 @@ class ResUsers(models.Model):
                 continue
             if field != "login" and self.env.su and self.env.user._is_public():
                 continue  # reset-password link sent to the Owner's own address
-            raise AccessError(_("Only the Owner can change the Owner's login or password."))
+            raise AccessError(self.env._("Only the Owner can change the Owner's login or password."))
 
     def _security_strip_demoted(self, old_roles):
         """A lower role loses what the higher one granted: an Admin made
@@ -169,11 +170,12 @@ class ResUsers(models.Model):
     # ------------------------------------------------------------------
     @classmethod
     def check(cls, db, uid, passwd):
-        super().check(db, uid, passwd)
+        res = super().check(db, uid, passwd)
         with cls.pool.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             scope = env["res.users.apikeys"]._security_use_key(uid, passwd)
         mark_rpc_key_scope(db, uid, scope)
+        return res
 
     # ------------------------------------------------------------------
     # Actions
@@ -182,7 +184,7 @@ class ResUsers(models.Model):
         """Access review: archive the selected users (the Owner is refused)."""
         self.check_access("write")
         if self.env.user in self:
-            raise UserError(_("You cannot archive your own account from the access review."))
+            raise UserError(self.env._("You cannot archive your own account from the access review."))
         self.write({"active": False})
         return True
 
@@ -190,7 +192,7 @@ class ResUsers(models.Model):
         return {
             "type": "ir.actions.act_window",
             "res_model": "security.ownership.transfer",
-            "name": _("Transfer Ownership"),
+            "name": self.env._("Transfer Ownership"),
             "view_mode": "form",
             "target": "new",
         }

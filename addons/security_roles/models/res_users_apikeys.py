@@ -4,12 +4,12 @@ import threading
 import time
 from datetime import timezone
 
-from odoo import _, api, fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessDenied, AccessError
 from odoo.http import request
 from odoo.tools import SQL
 
-from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT, check_identity
+from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
 from ..roles import API_KEY_SCOPES
 
@@ -45,12 +45,13 @@ class ResUsersApikeys(models.Model):
     security_last_use = fields.Datetime(string="Last Use", readonly=True)
 
     def init(self):
-        super().init()
+        res = super().init()
         # existing keys, and keys other modules generate, keep today's full access
         self.env.cr.execute(SQL(
             "ALTER TABLE %s ADD COLUMN IF NOT EXISTS security_scope varchar NOT NULL DEFAULT 'full',"
             " ADD COLUMN IF NOT EXISTS security_last_use timestamp",
             SQL.identifier(self._table)))
+        return res
 
     def unlink(self):
         res = super().unlink()
@@ -65,9 +66,9 @@ class ResUsersApikeys(models.Model):
             is_viewer = self.env.user.security_role == "viewer"
             access = access or ("read" if is_viewer else "full")
             if access not in API_KEY_SCOPES:
-                raise AccessError(_("Unknown API key scope %r: use read or full.", access))
+                raise AccessError(self.env._("Unknown API key scope %r: use read or full.", access))
             if is_viewer and access != "read":
-                raise AccessError(_("Viewers can only create read-only API keys."))
+                raise AccessError(self.env._("Viewers can only create read-only API keys."))
         key = super()._generate(scope, name, expiration_date)
         if scope is None:
             self.env.cr.execute(SQL(
@@ -119,17 +120,3 @@ class ResUsersApikeys(models.Model):
             cr.execute(SQL(
                 "UPDATE %s SET security_last_use = now() at time zone 'utc' WHERE id = %s",
                 SQL.identifier(self._table), key_id))
-
-
-class ResUsersApikeysDescription(models.TransientModel):
-    _inherit = "res.users.apikeys.description"
-
-    security_scope = fields.Selection(
-        SCOPE_SELECTION, string="Access", required=True, default="read",
-        help="Read only: the key can search and read, and every create, change, delete "
-             "or button that writes fails. Full access: whatever your user can do.")
-
-    @check_identity
-    def make_key(self):
-        return super(ResUsersApikeysDescription,
-                     self.with_context(security_key_scope=self.security_scope)).make_key()

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 
 class SecurityAccessReview(models.Model):
@@ -36,26 +36,27 @@ class SecurityAccessReview(models.Model):
         if self.search_count([("date_start", "=", start)]):
             return self.browse()
         quarter = (start.month - 1) // 3 + 1
-        review = self.create({"name": _("Access review %(year)s-Q%(q)s", year=start.year, q=quarter),
+        review = self.create({"name": self.env._("Access review %(year)s-Q%(q)s", year=start.year, q=quarter),
                               "date_start": start})
         reviewers = self.env["res.users"].search([("security_role", "in", ["owner", "admin"])])
         for user in reviewers:
             review.activity_schedule(
                 "mail.mail_activity_data_todo",
                 date_deadline=today + timedelta(days=14),
-                summary=_("Quarterly access review"),
-                note=_("Check every user's role, last login, two-factor status and API keys; "
+                summary=self.env._("Quarterly access review"),
+                note=self.env._("Check every user's role, last login, two-factor status and API keys; "
                        "archive the accounts nobody uses any more."),
                 user_id=user.id)
         return review
 
     def action_open_users(self):
-        return self.env["ir.actions.act_window"]._for_xml_id("security_roles.action_security_access_review_users")
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "security_roles.action_security_access_review_users")
 
     def action_mark_reviewed(self):
         for review in self:
             review.write({"state": "done", "reviewed_by_id": self.env.uid,
                           "reviewed_on": fields.Datetime.now()})
             review.activity_feedback(["mail.mail_activity_data_todo"],
-                                     feedback=_("Reviewed by %s", self.env.user.name))
+                                     feedback=self.env._("Reviewed by %s", self.env.user.name))
         return True

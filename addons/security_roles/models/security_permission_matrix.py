@@ -21,8 +21,8 @@ class SecurityPermissionMatrix(models.Model):
 
     role = fields.Selection(ROLE_SELECTION, readonly=True)
     role_sequence = fields.Integer(readonly=True)
-    model_id = fields.Many2one("ir.model", string="Model", readonly=True)
-    model = fields.Char(string="Technical Name", readonly=True)
+    model_id = fields.Many2one("ir.model", readonly=True)
+    model = fields.Char("Technical Name", readonly=True)
     perm_read = fields.Selection(PERMISSION_SELECTION, string="Read", readonly=True)
     perm_write = fields.Selection(PERMISSION_SELECTION, string="Write", readonly=True)
     perm_create = fields.Selection(PERMISSION_SELECTION, string="Create", readonly=True)

@@ -47,7 +47,7 @@ class TestViewerReadOnly(RolesCase):
             if not record or record == self.viewer or record == self.viewer.partner_id:
                 continue
             tried += 1
-            for label, attempt in (("write", lambda: record.write({})),
+            for label, attempt in (("write", lambda rec=record: rec.write({})),
                                    ("unlink", record.unlink)):
                 try:
                     with self.env.cr.savepoint():

@@ -1,1 +1,2 @@
 from . import security_ownership_transfer
+from . import res_users_apikeys_description

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessDenied, AccessError, UserError
 
 from ..models.res_groups import owner_change_allowed
@@ -15,7 +15,7 @@ class SecurityOwnershipTransfer(models.TransientModel):
     _description = "Ownership Transfer"
 
     new_owner_id = fields.Many2one(
-        "res.users", string="New Owner", required=True,
+        "res.users", required=True,
         domain="[('security_role', '=', 'admin'), ('share', '=', False)]",
         help="An active Admin. You become an Admin.")
     password = fields.Char(string="Your Password", compute="_compute_password",
@@ -49,7 +49,7 @@ class SecurityOwnershipTransfer(models.TransientModel):
                 {"login": self.env.user.login, "password": password, "type": "password"},
                 {"interactive": True})
         except AccessDenied:
-            raise UserError(_("Wrong password: ownership was not transferred.")) from None
+            raise UserError(self.env._("Wrong password: ownership was not transferred.")) from None
         return fields.Datetime.now()
 
     def action_transfer(self):
@@ -57,13 +57,13 @@ class SecurityOwnershipTransfer(models.TransientModel):
         Groups = self.env["res.groups"]
         old_owner = self.env.user
         if old_owner.id not in Groups._security_owner_ids():
-            raise AccessError(_("Only the Owner can transfer ownership."))
+            raise AccessError(self.env._("Only the Owner can transfer ownership."))
         if self.create_uid != old_owner or not self.identity_checked_at \
                 or self.identity_checked_at < fields.Datetime.now() - IDENTITY_CHECK_VALIDITY:
-            raise UserError(_("Enter your password to confirm the transfer."))
+            raise UserError(self.env._("Enter your password to confirm the transfer."))
         new_owner = self.new_owner_id
         if not new_owner.active or new_owner.share or new_owner.security_role != "admin":
-            raise UserError(_("Ownership can only go to an active Admin; %s is not one.",
+            raise UserError(self.env._("Ownership can only go to an active Admin; %s is not one.",
                               new_owner.name))
         owner_group = Groups._security_role_groups()["owner"]
         # sudo: the Owner may lack no right here, but the groups write must not
