@@ -20,6 +20,9 @@
         "views/security_ownership_transfer_views.xml",
     ],
     "demo": ["demo/res_users_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["security_roles/static/tests/tours/**/*"],
+    },
     "post_init_hook": "post_init_hook",
     "application": True,
 }
