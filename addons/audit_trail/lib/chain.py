@@ -1,0 +1,97 @@
+"""Hash chain and signed checkpoints of the audit trail. Plain Python, no Odoo.
+
+Each event carries `digest` (SHA-256 of its canonical content, computed by
+PostgreSQL from the row) and `hash = SHA-256(prev_hash || digest)`, where
+`prev_hash` is the previous event's hash (or the anchor's, for the first event
+after a retention purge). All values are 64-character hex strings.
+"""
+import base64
+import hashlib
+import json
+
+GENESIS = "0" * 64
+
+
+def link(prev_hash, digest):
+    return hashlib.sha256(bytes.fromhex(prev_hash) + bytes.fromhex(digest)).hexdigest()
+
+
+def seal(prev_hash, digests):
+    """The hashes of a run of digests that follows `prev_hash`."""
+    hashes = []
+    for digest in digests:
+        prev_hash = link(prev_hash, digest)
+        hashes.append(prev_hash)
+    return hashes
+
+
+def checkpoint_payload(database_uuid, sequence, chain_hash, signed_at):
+    """The exact bytes a checkpoint signs (canonical JSON)."""
+    return json.dumps({"database": database_uuid, "sequence": int(sequence),
+                       "hash": chain_hash, "signed_at": signed_at},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+def load_private_key(material):
+    """An Ed25519 private key from a PEM text or a base64 32-byte seed."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    material = material.strip()
+    if material.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(material.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the audit signing key must be an Ed25519 key")
+        return key
+    seed = base64.b64decode(material, validate=True)
+    if len(seed) != 32:
+        raise ValueError("a base64 audit signing key must decode to 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_pem(private_key):
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def key_id(public_pem):
+    return hashlib.sha256(public_pem.encode()).hexdigest()[:16]
+
+
+def sign(private_key, payload):
+    return base64.b64encode(private_key.sign(payload)).decode()
+
+
+def verify_signature(public_pem, payload, signature):
+    """True when `signature` (base64) signs `payload` under `public_pem`."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(public_pem.encode())
+    try:
+        key.verify(base64.b64decode(signature), payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_export(lines, events_by_sequence=None):
+    """Check an exported checkpoint file (JSON Lines, see the model's export):
+    every signature, and, given {sequence: hash} of the live chain, that each
+    checkpointed hash is still there. Returns a list of problems (empty = ok)."""
+    problems = []
+    records = [json.loads(line) for line in lines if line.strip()]
+    header = records[0] if records and records[0].get("type") == "public_key" else None
+    if not header:
+        return ["the export has no public key header"]
+    for record in records[1:]:
+        payload = checkpoint_payload(record["database"], record["sequence"], record["hash"],
+                                     record["signed_at"])
+        if not verify_signature(header["public_key"], payload, record["signature"]):
+            problems.append(f"checkpoint {record['sequence']}: bad signature")
+        elif events_by_sequence is not None and \
+                events_by_sequence.get(record["sequence"]) != record["hash"]:
+            problems.append(f"checkpoint {record['sequence']}: the chain no longer holds this hash")
+    return problems

@@ -1,0 +1,75 @@
+import json
+import logging
+from datetime import timedelta
+
+import requests
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT = 5  # seconds
+
+
+class AuditAlert(models.Model):
+    """Security alerts for the Owner and Admins: repeated failed logins, a broken
+    audit chain, and whatever other modules raise (backup failed, embargo
+    breached) through raise_alert()."""
+    _name = "audit.alert"
+    _description = "Security Alert"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+
+    name = fields.Char(required=True, readonly=True)
+    code = fields.Char(required=True, readonly=True, index=True)
+    key = fields.Char(readonly=True, index=True, help="What the alert is about (a login, a sequence).")
+    severity = fields.Selection(
+        [("info", "Info"), ("warning", "Warning"), ("critical", "Critical")],
+        default="warning", required=True, readonly=True)
+    message = fields.Text(readonly=True)
+    state = fields.Selection([("new", "New"), ("acknowledged", "Acknowledged")],
+                             default="new", required=True, tracking=True)
+    webhook_status = fields.Char(readonly=True)
+
+    @api.model
+    def raise_alert(self, code, title, message, severity="warning", key=None, dedupe_minutes=60):
+        """Notify the Owner and Admins (inbox and e-mail) and the webhook, once
+        per (code, key) within `dedupe_minutes`. Returns the alert."""
+        # sudo: whoever triggers an alert (a failed login, a cron), its
+        # recipients are the Owner and Admins, never chosen by the caller
+        Alert = self.sudo()
+        if key and dedupe_minutes:
+            recent = Alert.search([("code", "=", code), ("key", "=", key),
+                                   ("create_date", ">=", fields.Datetime.now()
+                                    - timedelta(minutes=dedupe_minutes))], limit=1)
+            if recent:
+                return recent
+        alert = Alert.create({"name": title, "code": code, "key": key, "severity": severity,
+                              "message": message})
+        recipients = Alert.env["res.users"].search([("security_role", "in", ["owner", "admin"])])
+        if recipients:
+            alert.message_notify(partner_ids=recipients.partner_id.ids, subject=title, body=message,
+                                 email_layout_xmlid="mail.mail_notification_light")
+        alert._post_webhook()
+        Alert.env["audit.event"].log("security_event", "alert.raised",
+                                     details={"code": code, "key": key, "severity": severity})
+        return alert
+
+    def _post_webhook(self):
+        url = self.env["ir.config_parameter"].sudo().get_param("audit_trail.webhook_url")
+        if not url:
+            return
+        payload = {"code": self.code, "key": self.key, "severity": self.severity,
+                   "title": self.name, "message": self.message,
+                   "database": self.env.cr.dbname, "alert_id": self.id}
+        try:
+            response = requests.post(url, data=json.dumps(payload), timeout=WEBHOOK_TIMEOUT,
+                                     headers={"Content-Type": "application/json"})
+            self.webhook_status = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            _logger.warning("security alert webhook failed: %s", type(exc).__name__)
+            self.webhook_status = f"failed: {type(exc).__name__}"
+
+    def action_acknowledge(self):
+        self.write({"state": "acknowledged"})
+        return True

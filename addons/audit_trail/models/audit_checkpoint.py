@@ -1,0 +1,130 @@
+import json
+import logging
+import os
+from datetime import datetime
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from ..lib import chain
+
+_logger = logging.getLogger(__name__)
+
+
+def signing_key_material():
+    """The checkpoint signing key, from outside the database: AUDIT_SIGNING_KEY
+    (environment) or `audit_signing_key` / `audit_signing_key_file` (odoo.conf).
+    An Ed25519 key as PEM, or a base64 32-byte seed."""
+    material = os.environ.get("AUDIT_SIGNING_KEY") or tools.config.get("audit_signing_key")
+    path = os.environ.get("AUDIT_SIGNING_KEY_FILE") or tools.config.get("audit_signing_key_file")
+    if not material and path:
+        with open(path, encoding="utf-8") as fh:
+            material = fh.read()
+    return material or None
+
+
+class AuditCheckpoint(models.Model):
+    """Signed statements "the chain had hash H at sequence N", exportable off
+    the database: a rewrite of the whole chain tail is caught by comparing
+    the live chain with an exported copy of these."""
+    _name = "audit.checkpoint"
+    _description = "Audit Chain Checkpoint"
+    _order = "sequence desc"
+    _log_access = False
+
+    sequence = fields.Integer(readonly=True, index=True)
+    hash = fields.Char(readonly=True)
+    signed_at = fields.Datetime(readonly=True)
+    signature = fields.Char(readonly=True)
+    key_id = fields.Char(string="Key", readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        raise AccessError(self.env._("Checkpoints are signed by the system only."))
+
+    def write(self, vals):
+        raise AccessError(self.env._("Checkpoints cannot be changed."))
+
+    def unlink(self):
+        raise AccessError(self.env._("Checkpoints cannot be deleted."))
+
+    @api.model
+    def _private_key(self):
+        material = signing_key_material()
+        if not material:
+            return None
+        try:
+            return chain.load_private_key(material)
+        except ValueError as exc:
+            raise UserError(self.env._("The audit signing key is not usable: %s", exc)) from None
+
+    @api.model
+    def _database_uuid(self):
+        return self.env["ir.config_parameter"].sudo().get_param("database.uuid")
+
+    @api.model
+    def _checkpoint_head(self):
+        """Sign the current chain head, if it moved since the last checkpoint."""
+        key = self._private_key()
+        if not key:
+            return False
+        cr = self.env.cr
+        cr.execute("SELECT last_sequence, last_hash FROM audit_chain_state WHERE id = 1")
+        sequence, head = cr.fetchone()
+        cr.execute("SELECT max(sequence) FROM audit_checkpoint")
+        if not sequence or (cr.fetchone()[0] or 0) >= sequence:
+            return False
+        signed_at = datetime.utcnow().replace(microsecond=0)
+        payload = chain.checkpoint_payload(self._database_uuid(), sequence, head,
+                                           signed_at.isoformat())
+        cr.execute(SQL(
+            "INSERT INTO audit_checkpoint (sequence, hash, signed_at, signature, key_id)"
+            " VALUES (%s, %s, %s, %s, %s)", sequence, head, signed_at, chain.sign(key, payload),
+            chain.key_id(chain.public_key_pem(key))))
+        return True
+
+    @api.model
+    def _verify_checkpoints(self):
+        """Each checkpoint past the anchor must still match the chain."""
+        cr = self.env.cr
+        cr.execute("""
+            SELECT c.sequence, c.hash, e.hash
+              FROM audit_checkpoint c
+              JOIN audit_chain_state s ON s.id = 1
+              LEFT JOIN audit_event e ON e.sequence = c.sequence
+             WHERE c.sequence > s.anchor_sequence AND e.hash IS DISTINCT FROM c.hash
+             ORDER BY c.sequence LIMIT 1
+        """)
+        row = cr.fetchone()
+        if row:
+            return {"sequence": row[0], "reason": "missing" if row[2] is None else "checkpoint"}
+        key = self._private_key()
+        if key:
+            pem, uuid = chain.public_key_pem(key), self._database_uuid()
+            for cp in self.search([("key_id", "=", chain.key_id(pem))]):
+                payload = chain.checkpoint_payload(uuid, cp.sequence, cp.hash,
+                                                   cp.signed_at.isoformat())
+                if not chain.verify_signature(pem, payload, cp.signature):
+                    return {"sequence": cp.sequence, "reason": "signature"}
+        return None
+
+    @api.model
+    def _export_lines(self):
+        self.check_access("read")
+        key = self._private_key()
+        if not key:
+            raise UserError(self.env._(
+                "No audit signing key is configured (AUDIT_SIGNING_KEY or audit_signing_key in "
+                "odoo.conf): there are no checkpoints to export."))
+        pem, uuid = chain.public_key_pem(key), self._database_uuid()
+        lines = [json.dumps({"type": "public_key", "public_key": pem, "key_id": chain.key_id(pem),
+                             "database": uuid})]
+        for cp in self.sudo().search([], order="sequence"):
+            lines.append(json.dumps({"database": uuid, "sequence": cp.sequence, "hash": cp.hash,
+                                     "signed_at": cp.signed_at.isoformat(),
+                                     "signature": cp.signature, "key_id": cp.key_id}))
+        return lines
+
+    def action_export(self):
+        return {"type": "ir.actions.act_url", "url": "/audit/checkpoints.jsonl", "target": "self"}

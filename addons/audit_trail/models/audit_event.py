@@ -1,0 +1,453 @@
+import json
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import AccessError
+from odoo.http import request
+from odoo.tools import SQL
+
+from ..lib import chain
+
+_logger = logging.getLogger(__name__)
+
+CATEGORIES = [
+    ("authentication", "Authentication"),
+    ("authorization", "Authorization"),
+    ("resource_change", "Resource Change"),
+    ("api_access", "API Access"),
+    ("security_event", "Security Event"),
+]
+OUTCOMES = [("success", "Success"), ("failure", "Failure"), ("denied", "Denied")]
+# events a rollback must not take away: written at once on their own cursor
+IMMEDIATE_OUTCOMES = ("failure", "denied")
+BUFFER_KEY = "audit_trail.events"
+INSERT_COLUMNS = ("event_time", "category", "action", "outcome", "uid", "login", "ip",
+                  "user_agent", "model", "res_id", "res_name", "changes", "details",
+                  "request_path")
+PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
+SEAL_BATCH = 5000
+CHUNK = 5000
+
+
+def canonical_digest(alias, sequence):
+    """SQL: the SHA-256 (hex) of an event's canonical content. The single
+    definition used by the sealer and by verification."""
+    e = SQL.identifier(alias)
+    return SQL(
+        "encode(sha256(convert_to(json_build_array(%(seq)s, %(e)s.event_time, %(e)s.category,"
+        " %(e)s.action, %(e)s.outcome, %(e)s.uid, %(e)s.login, %(e)s.ip, %(e)s.user_agent,"
+        " %(e)s.model, %(e)s.res_id, %(e)s.res_name, %(e)s.changes, %(e)s.details,"
+        " %(e)s.request_path)::text, 'UTF8')), 'hex')", seq=sequence, e=e)
+
+
+def _json(value):
+    return json.dumps(value, sort_keys=True, default=str) if value else None
+
+
+class AuditEvent(models.Model):
+    _name = "audit.event"
+    _description = "Audit Event"
+    _order = "id desc"
+    _log_access = False  # event_time is the timestamp; no write_uid on an append-only log
+
+    sequence = fields.Integer(readonly=True, index=True, copy=False,
+                              help="Position in the hash chain, given when the event is sealed.")
+    event_time = fields.Datetime(string="Time (UTC)", readonly=True, index=True)
+    category = fields.Selection(CATEGORIES, readonly=True, index=True)
+    action = fields.Char(readonly=True, index=True)
+    outcome = fields.Selection(OUTCOMES, readonly=True)
+    uid = fields.Integer(string="User ID", readonly=True, index=True)
+    user_id = fields.Many2one("res.users", string="User", compute="_compute_user_id",
+                              search="_search_user_id")
+    login = fields.Char(readonly=True)
+    ip = fields.Char(string="IP Address", readonly=True)
+    user_agent = fields.Char(readonly=True)
+    model = fields.Char(readonly=True, index=True)
+    res_id = fields.Integer(string="Record ID", readonly=True)
+    res_name = fields.Char(string="Record", readonly=True)
+    changes = fields.Text(readonly=True, help="Changed fields as JSON: {field: [old, new]}.")
+    details = fields.Text(readonly=True)
+    request_path = fields.Char(readonly=True)
+    digest = fields.Char(readonly=True)
+    prev_hash = fields.Char(readonly=True)
+    hash = fields.Char(readonly=True)
+    redacted = fields.Boolean(readonly=True,
+                              help="The retention period is over: the content is gone, the "
+                                   "digest stays so the chain still verifies.")
+
+    def init(self):
+        # no foreign keys from the log to users or records: deleting a user
+        # must not rewrite (and so break) the chain
+        self.env.cr.execute(SQL("""
+            ALTER TABLE audit_event ALTER COLUMN sequence TYPE bigint;
+            CREATE UNIQUE INDEX IF NOT EXISTS audit_event_sequence_uniq
+                ON audit_event (sequence) WHERE sequence IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS audit_event_unsealed_idx
+                ON audit_event (id) WHERE sequence IS NULL;
+            CREATE TABLE IF NOT EXISTS audit_chain_state (
+                id integer PRIMARY KEY CHECK (id = 1),
+                last_sequence bigint NOT NULL DEFAULT 0,
+                last_hash varchar NOT NULL,
+                anchor_sequence bigint NOT NULL DEFAULT 0,
+                anchor_hash varchar NOT NULL
+            );
+            INSERT INTO audit_chain_state (id, last_hash, anchor_hash)
+                VALUES (1, %(genesis)s, %(genesis)s) ON CONFLICT (id) DO NOTHING;
+        """, genesis=chain.GENESIS))
+
+    @api.depends("uid")
+    def _compute_user_id(self):
+        for event in self:
+            event.user_id = event.uid or False
+
+    def _search_user_id(self, operator, value):
+        users = self.env["res.users"].with_context(active_test=False)._search(
+            [("id", operator, value)] if isinstance(value, (int, list, tuple)) or operator
+            in ("in", "not in") else [("name", operator, value)])
+        return [("uid", "in", users)]
+
+    # ------------------------------------------------------------------
+    # Append-only: nothing goes through the ORM, superuser included
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        raise AccessError(self.env._("Audit events are recorded by the system only."))
+
+    def write(self, vals):
+        raise AccessError(self.env._("Audit events cannot be changed."))
+
+    def unlink(self):
+        raise AccessError(self.env._(
+            "Audit events cannot be deleted; the retention policy removes expired ones."))
+
+    def copy(self, default=None):
+        raise AccessError(self.env._("Audit events cannot be copied."))
+
+    def _flush_search(self, domain, fields=None, order=None, seen=None):
+        self._flush_buffer()
+        return super()._flush_search(domain, fields=fields, order=order, seen=seen)
+
+    # ------------------------------------------------------------------
+    # The API every module uses
+    # ------------------------------------------------------------------
+    @api.model
+    def log(self, category, action, *, outcome="success", model=None, res_id=None,
+            res_name=None, changes=None, details=None, user=None, login=None, immediate=None):
+        """Record an audit event.
+
+        Successful events join the transaction (one INSERT for all of them at
+        commit); failures and denials are written at once on their own cursor,
+        so the rollback of the failing transaction keeps them. `changes` and
+        `details` must already be free of secrets (see lib.scrub).
+        """
+        if category not in dict(CATEGORIES) or outcome not in dict(OUTCOMES):
+            raise ValueError(f"unknown audit category/outcome: {category}/{outcome}")
+        uid = user.id if user else self.env.uid
+        if login is None:
+            login = (user or self.env.user).sudo().login if uid else None
+        row = {
+            "event_time": datetime.utcnow(),
+            "category": category, "action": action, "outcome": outcome,
+            "uid": uid or None, "login": login, **self._request_context(),
+            "model": model, "res_id": res_id, "res_name": res_name,
+            "changes": _json(changes), "details": _json(details),
+        }
+        if immediate is None:
+            immediate = outcome in IMMEDIATE_OUTCOMES
+        if immediate:
+            self._insert_now([row])
+        else:
+            self._buffer([row])
+
+    @api.model
+    def _request_context(self):
+        if not request:
+            rpc_client = getattr(threading.current_thread(), "audit_rpc_client", None)
+            return rpc_client or {"ip": None, "user_agent": None, "request_path": None}
+        httprequest = request.httprequest
+        return {
+            "ip": httprequest.remote_addr,
+            "user_agent": (httprequest.user_agent.string or "")[:512] or None,
+            "request_path": httprequest.path[:512],
+        }
+
+    @api.model
+    def _buffer(self, rows):
+        cr = self.env.cr
+        pending = cr.precommit.data.get(BUFFER_KEY)
+        if pending is None:
+            pending = cr.precommit.data[BUFFER_KEY] = []
+            cr.precommit.add(self._flush_buffer)
+        pending.extend(rows)
+
+    def _flush_buffer(self):
+        rows = self.env.cr.precommit.data.pop(BUFFER_KEY, None)
+        if rows:
+            self._insert(self.env.cr, rows)
+
+    @api.model
+    def _insert_now(self, rows):
+        try:
+            with self.env.registry.cursor() as cr:
+                self._insert(cr, rows)
+        except Exception:
+            # an audit write must never turn a refusal into a crash
+            _logger.exception("could not record %d audit event(s)", len(rows))
+
+    @api.model
+    def _insert(self, cr, rows):
+        values = SQL(", ").join(
+            SQL("(%s)", SQL(", ").join(SQL("%s", row.get(col)) for col in INSERT_COLUMNS))
+            for row in rows)
+        cr.execute(SQL("INSERT INTO audit_event (%s) VALUES %s",
+                       SQL(", ").join(map(SQL.identifier, INSERT_COLUMNS)), values))
+
+    # ------------------------------------------------------------------
+    # Sealing: sequence numbers and hashes, in the background
+    # ------------------------------------------------------------------
+    @api.model
+    def _seal(self, limit=SEAL_BATCH):
+        """Seal up to `limit` committed, unsealed events in one transaction.
+        Returns how many were sealed. One sealer at a time (advisory lock);
+        writers never wait for it."""
+        self._flush_buffer()
+        cr = self.env.cr
+        cr.execute("SELECT pg_try_advisory_xact_lock(hashtext('audit_trail.seal'))")
+        if not cr.fetchone()[0]:
+            return 0
+        cr.execute("SELECT last_sequence, last_hash FROM audit_chain_state WHERE id = 1 FOR UPDATE")
+        last_sequence, last_hash = cr.fetchone()
+        cr.execute(SQL("SELECT id FROM audit_event WHERE sequence IS NULL ORDER BY id LIMIT %s",
+                       limit))
+        ids = [row[0] for row in cr.fetchall()]
+        if not ids:
+            return 0
+        numbered = SQL(", ").join(SQL("(%s, %s)", id_, last_sequence + n)
+                                  for n, id_ in enumerate(ids, 1))
+        cr.execute(SQL(
+            "SELECT v.id, v.seq, %s FROM audit_event e JOIN (VALUES %s) AS v(id, seq) ON v.id = e.id"
+            " ORDER BY v.seq", canonical_digest("e", SQL("v.seq")), numbered))
+        rows = cr.fetchall()
+        hashes = chain.seal(last_hash, [digest for _id, _seq, digest in rows])
+        prevs = [last_hash, *hashes[:-1]]
+        updates = SQL(", ").join(
+            SQL("(%s, %s::bigint, %s, %s, %s)", id_, seq, digest, prev, hash_)
+            for (id_, seq, digest), prev, hash_ in zip(rows, prevs, hashes))
+        cr.execute(SQL(
+            "UPDATE audit_event e SET sequence = v.seq, digest = v.digest, prev_hash = v.prev,"
+            " hash = v.hash FROM (VALUES %s) AS v(id, seq, digest, prev, hash) WHERE e.id = v.id",
+            updates))
+        cr.execute(SQL("UPDATE audit_chain_state SET last_sequence = %s, last_hash = %s WHERE id = 1",
+                       rows[-1][1], hashes[-1]))
+        self.invalidate_model()
+        return len(rows)
+
+    @api.model
+    def _cron_seal(self):
+        sealed = self._seal()
+        cr = self.env.cr
+        cr.execute("SELECT count(*) FROM audit_event WHERE sequence IS NULL")
+        remaining = cr.fetchone()[0]
+        self.env["ir.cron"]._notify_progress(done=sealed, remaining=remaining)
+        if not remaining:
+            self.env["audit.checkpoint"]._checkpoint_head()
+
+    # ------------------------------------------------------------------
+    # Verification
+    # ------------------------------------------------------------------
+    @api.model
+    def _verify(self):
+        """Recompute the chain. Returns None when it holds, else a dict with
+        the first broken or missing sequence number and the reason."""
+        self._flush_buffer()
+        cr = self.env.cr
+        cr.execute("SELECT last_sequence, last_hash, anchor_sequence, anchor_hash"
+                   " FROM audit_chain_state WHERE id = 1")
+        last_sequence, last_hash, anchor_sequence, anchor_hash = cr.fetchone()
+        cr.execute(SQL("""
+            WITH c AS (
+                SELECT e.sequence, e.digest, e.prev_hash, e.hash,
+                       CASE WHEN e.redacted THEN e.digest ELSE %(digest)s END AS recomputed,
+                       lag(e.sequence) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_row_hash
+                  FROM audit_event e
+                 WHERE e.sequence IS NOT NULL
+                WINDOW w AS (ORDER BY e.sequence)
+            )
+            SELECT sequence, prev_seq, CASE
+                WHEN coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1 THEN 'missing'
+                WHEN recomputed IS DISTINCT FROM digest THEN 'content'
+                WHEN prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s) THEN 'link'
+                WHEN hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex')
+                                                        || decode(digest, 'hex')), 'hex') THEN 'hash'
+            END AS reason
+              FROM c
+             WHERE coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1
+                OR recomputed IS DISTINCT FROM digest
+                OR prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
+                OR hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex')
+                                                      || decode(digest, 'hex')), 'hex')
+             ORDER BY sequence LIMIT 1
+        """, digest=canonical_digest("e", SQL("e.sequence")), anchor_seq=anchor_sequence,
+            anchor_hash=anchor_hash))
+        row = cr.fetchone()
+        if row:
+            sequence, prev_seq, reason = row
+            if reason == "missing":
+                return {"sequence": (prev_seq if prev_seq is not None else anchor_sequence) + 1,
+                        "reason": "missing"}
+            return {"sequence": sequence, "reason": reason}
+        cr.execute("SELECT max(sequence), count(sequence) FROM audit_event")
+        max_sequence, count = cr.fetchone()
+        max_sequence = max_sequence or anchor_sequence
+        if max_sequence < last_sequence:
+            return {"sequence": max_sequence + 1, "reason": "missing"}
+        if last_sequence and count:
+            cr.execute("SELECT hash FROM audit_event WHERE sequence = %s", [last_sequence])
+            head = cr.fetchone()
+            if not head or head[0] != last_hash:
+                return {"sequence": last_sequence, "reason": "head"}
+        if anchor_sequence and not self._anchor_is_recorded(anchor_sequence, anchor_hash):
+            return {"sequence": anchor_sequence, "reason": "anchor"}
+        return self.env["audit.checkpoint"]._verify_checkpoints()
+
+    @api.model
+    def _anchor_is_recorded(self, anchor_sequence, anchor_hash):
+        """A purge moves the anchor only together with a sealed purge event."""
+        cr = self.env.cr
+        cr.execute(SQL(
+            "SELECT 1 FROM audit_event WHERE action = %s"
+            " AND details::jsonb ->> 'anchor_sequence' = %s"
+            " AND details::jsonb ->> 'anchor_hash' = %s LIMIT 1",
+            PURGE_ACTION, str(anchor_sequence), anchor_hash))
+        return bool(cr.fetchone())
+
+    @api.model
+    def action_verify_chain(self):
+        self.check_access("read")
+        result = self.sudo()._verify_and_alert()  # sudo: the chain is checked whole
+        if result:
+            message = self.env._(
+                "The audit chain is broken at sequence %(sequence)s (%(reason)s).", **result)
+            kind = "danger"
+        else:
+            message = self.env._("The audit chain verifies.")
+            kind = "success"
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"message": message, "type": kind, "sticky": bool(result)}}
+
+    @api.model
+    def _verify_and_alert(self):
+        while self._seal():  # verify everything recorded up to now
+            pass
+        result = self._verify()
+        if result:
+            self.env["audit.alert"].raise_alert(
+                "chain_broken",
+                self.env._("Audit chain verification failed"),
+                self.env._("The first broken or missing event is sequence %(sequence)s "
+                           "(%(reason)s).", **result),
+                severity="critical", key=str(result["sequence"]))
+        return result
+
+    @api.model
+    def _cron_verify(self):
+        self._verify_and_alert()
+
+    # ------------------------------------------------------------------
+    # Retention
+    # ------------------------------------------------------------------
+    @api.model
+    def _retention_cutoffs(self):
+        now = datetime.utcnow()
+        return {policy.category: now - timedelta(days=policy.days)
+                for policy in self.env["audit.retention"].sudo().search([("days", ">", 0)])}
+
+    @api.model
+    def _purge_expired(self, limit=CHUNK):
+        """One chunk of retention work; returns how much is left.
+        Expired sealed events are first redacted (content gone, digest kept,
+        so the chain verifies); the fully redacted prefix is then deleted and
+        the anchor moved past it, recorded by a chained purge event."""
+        cr = self.env.cr
+        done = 0
+        for category, cutoff in self._retention_cutoffs().items():
+            cr.execute(SQL("""
+                UPDATE audit_event SET redacted = true, action = NULL, outcome = NULL, uid = NULL,
+                       login = NULL, ip = NULL, user_agent = NULL, model = NULL, res_id = NULL,
+                       res_name = NULL, changes = NULL, details = NULL, request_path = NULL
+                 WHERE id IN (SELECT id FROM audit_event
+                               WHERE category = %s AND event_time < %s AND NOT coalesce(redacted, false)
+                                 AND sequence IS NOT NULL AND action IS DISTINCT FROM %s
+                               ORDER BY sequence LIMIT %s)
+            """, category, cutoff, PURGE_ACTION, limit - done))
+            done += cr.rowcount
+            if done >= limit:
+                break
+        if done < limit:
+            done += self._delete_redacted_prefix(limit - done)
+        self.invalidate_model()
+        return done
+
+    @api.model
+    def _delete_redacted_prefix(self, limit):
+        """Delete the oldest run of redacted events and move the anchor past it.
+        Purge events (never redacted) may sit in that run; the newest one stays
+        unless the run goes beyond it, so each purge is recorded by a later one."""
+        cr = self.env.cr
+        cr.execute("SELECT anchor_sequence FROM audit_chain_state WHERE id = 1 FOR UPDATE")
+        anchor = cr.fetchone()[0]
+        cr.execute(SQL("""
+            SELECT (SELECT coalesce(min(sequence), (SELECT max(sequence) + 1 FROM audit_event)) - 1
+                      FROM audit_event
+                     WHERE sequence IS NOT NULL AND NOT coalesce(redacted, false)
+                       AND action IS DISTINCT FROM %(purge)s),
+                   (SELECT max(sequence) FROM audit_event WHERE action = %(purge)s)
+        """, purge=PURGE_ACTION))
+        prefix_end, latest_purge = cr.fetchone()
+        if prefix_end is not None and prefix_end == latest_purge:
+            prefix_end -= 1
+        if prefix_end is None or prefix_end <= anchor:
+            return 0
+        new_anchor = min(prefix_end, anchor + limit)
+        cr.execute("SELECT hash FROM audit_event WHERE sequence = %s", [new_anchor])
+        anchor_hash = cr.fetchone()[0]
+        cr.execute("DELETE FROM audit_event WHERE sequence > %s AND sequence <= %s",
+                   [anchor, new_anchor])
+        deleted = cr.rowcount
+        cr.execute("UPDATE audit_chain_state SET anchor_sequence = %s, anchor_hash = %s WHERE id = 1",
+                   [new_anchor, anchor_hash])
+        # the purge itself is chained: the anchor cannot move without a trace
+        self.log("security_event", PURGE_ACTION, user=self.env.ref("base.user_root"),
+                 details={"anchor_sequence": str(new_anchor), "anchor_hash": anchor_hash,
+                          "deleted": deleted}, immediate=False)
+        self._seal()
+        return deleted
+
+    @api.model
+    def _cron_retention(self):
+        done = self._purge_expired()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=CHUNK if done >= CHUNK else 0)
+
+    # ------------------------------------------------------------------
+    # Reading
+    # ------------------------------------------------------------------
+    def _export_row(self):
+        """The JSON-able form of an event (SIEM export)."""
+        self.ensure_one()
+        return {
+            "sequence": self.sequence, "time": self.event_time and self.event_time.isoformat() + "Z",
+            "category": self.category, "action": self.action, "outcome": self.outcome,
+            "user_id": self.uid or None, "login": self.login, "ip": self.ip,
+            "user_agent": self.user_agent, "model": self.model, "res_id": self.res_id or None,
+            "res_name": self.res_name,
+            "changes": json.loads(self.changes) if self.changes else None,
+            "details": json.loads(self.details) if self.details else None,
+            "request_path": self.request_path, "hash": self.hash, "prev_hash": self.prev_hash,
+            "redacted": self.redacted,
+        }
+
+    @api.model
+    def _system_env(self):
+        return self.env(user=SUPERUSER_ID)

@@ -1,0 +1,6 @@
+from . import test_chain
+from . import test_capture
+from . import test_retention
+from . import test_alerts
+from . import test_siem
+from . import test_sentry

@@ -1,0 +1,162 @@
+import json
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.security_roles.models import res_users_apikeys
+from odoo.addons.security_roles.tests.common import role_users
+
+from .common import AuditCase, last_event_id
+
+
+@tagged("post_install", "-at_install")
+class TestCapture(AuditCase):
+    def test_changes_to_audited_models_with_old_and_new_values(self):
+        ICP = self.env["ir.config_parameter"].with_user(self.admin)
+        ICP.set_param("audit.test.param", "one")
+        ICP.set_param("audit.test.param", "two")
+        param = ICP.sudo().search([("key", "=", "audit.test.param")])
+        param.with_user(self.admin).unlink()
+        create, write, unlink = self.events([("model", "=", "ir.config_parameter"),
+                                             ("res_id", "=", param.id)])
+        self.assertEqual((create.action, write.action, unlink.action), ("create", "write", "unlink"))
+        for event in (create, write, unlink):
+            self.assertEqual((event.category, event.outcome, event.uid, event.login),
+                             ("resource_change", "success", self.admin.id, "role.admin"))
+        self.assertEqual(json.loads(create.changes)["value"], [None, "one"])
+        self.assertEqual(json.loads(write.changes), {"value": ["one", "two"]})
+        self.assertEqual(unlink.res_name, "audit.test.param")
+
+    def test_group_and_role_changes(self):
+        group = self.env.ref("base.group_partner_manager")
+        self.editor.with_user(self.admin).write({"groups_id": [(4, self.groups["admin"].id)]})
+        role = self.events([("action", "=", "role.change"), ("res_id", "=", self.editor.id)])
+        self.assertEqual(json.loads(role.changes), {"security_role": ["editor", "admin"]})
+        self.assertEqual(role.category, "security_event")
+        change = self.events([("model", "=", "res.users"), ("action", "=", "write"),
+                              ("res_id", "=", self.editor.id)])[-1:]
+        self.assertIn(self.groups["admin"].id, json.loads(change.changes)["groups_id"][1])
+        group.with_user(self.admin).write({"users": [(4, self.viewer.id)]})
+        self.assertTrue(self.events([("model", "=", "res.groups"), ("res_id", "=", group.id)]))
+
+    def test_unaudited_models_are_silent_until_configured(self):
+        partner = self.env["res.partner"].create({"name": "Quiet"})
+        partner.write({"name": "Still quiet"})
+        self.assertFalse(self.events([("model", "=", "res.partner")]))
+        self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner"),
+                                       "log_create": False})
+        partner.write({"name": "Heard"})
+        self.env["res.partner"].create({"name": "Created, not logged"})
+        events = self.events([("model", "=", "res.partner")])
+        self.assertEqual(events.mapped("action"), ["write"])
+        self.assertEqual(json.loads(events.changes), {"name": ["Still quiet", "Heard"]})
+
+    def test_secrets_never_reach_an_event(self):
+        secret_values = ["correct-horse-battery", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "s3cr3t-v4lue"]
+        self.viewer.sudo().write({"password": secret_values[0]})
+        self.viewer.sudo().write({"totp_secret": secret_values[1]})
+        self.env["ir.config_parameter"].set_param("some.api_key", secret_values[2])
+        key = self.env["res.users.apikeys"].with_user(self.editor)._generate(
+            None, "integration", fields.Datetime.now() + timedelta(days=1))
+        secret_values.append(key)
+        self.env.cr.execute("SELECT coalesce(changes, '') || coalesce(details, '') FROM audit_event")
+        logged = " ".join(row[0] for row in self.env.cr.fetchall())
+        self.assertTrue(logged)
+        for value in secret_values:
+            self.assertNotIn(value, logged)
+        password_change = self.events([("model", "=", "res.users"), ("res_id", "=", self.viewer.id),
+                                       ("action", "=", "write")])
+        self.assertIn('"password": ["[Filtered]", "[Filtered]"]', " ".join(password_change.mapped("changes")))
+        created = self.events([("action", "=", "api_key.create")])
+        self.assertEqual(json.loads(created.details)["name"], "integration")
+
+    def test_access_denials_recorded(self):
+        try:
+            self.env["res.partner"].with_user(self.viewer).create({"name": "nope"})
+        except AccessError:
+            pass
+        partner = self.env["res.partner"].create({"name": "Company only", "company_id": False})
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        restricted = self.env["res.partner"].create({"name": "Other", "company_id": other_company.id})
+        try:
+            restricted.with_user(self.editor).read(["name"])
+        except AccessError:
+            pass
+        acl, rule = self.events([("category", "=", "authorization")])
+        self.assertEqual((acl.outcome, acl.model, acl.uid), ("denied", "res.partner", self.viewer.id))
+        self.assertEqual(json.loads(acl.details), {"by": "acl", "operation": "create"})
+        self.assertEqual((rule.model, rule.res_id, rule.uid), ("res.partner", restricted.id, self.editor.id))
+        self.assertEqual(json.loads(rule.details)["by"], "record_rule")
+        self.assertTrue(partner)
+
+    def test_events_are_buffered_until_commit(self):
+        before = self.env["audit.event"].search_count([])
+        self.env.cr.execute("SELECT count(*) FROM audit_event")
+        rows_before = self.env.cr.fetchone()[0]
+        for i in range(3):
+            self.env["ir.config_parameter"].set_param(f"audit.buffer.{i}", "x")
+        self.env.cr.execute("SELECT count(*) FROM audit_event")
+        self.assertEqual(self.env.cr.fetchone()[0], rows_before, "no INSERT per ORM call")
+        self.env.cr.flush()  # what commit does: one INSERT for the transaction's events
+        self.env.cr.execute("SELECT count(*) FROM audit_event")
+        self.assertEqual(self.env.cr.fetchone()[0], rows_before + 3)
+        self.assertEqual(self.env["audit.event"].search_count([]), before + 3)
+
+    def test_ownership_transfer_and_key_revocation(self):
+        self.env["security.ownership.transfer"].with_user(self.owner).create(
+            {"new_owner_id": self.admin.id, "password": "admin"}).action_transfer()
+        transfer = self.events([("action", "=", "ownership.transfer")])
+        self.assertEqual(json.loads(transfer.details), {"from": "admin", "to": "role.admin"})
+        self.env["res.users.apikeys"].with_user(self.editor)._generate(
+            None, "to revoke", fields.Datetime.now() + timedelta(days=1))
+        self.editor.api_key_ids.with_user(self.editor)._remove()
+        revoke = self.events([("action", "=", "api_key.revoke")])
+        self.assertEqual((revoke.res_name, revoke.uid), ("to revoke", self.editor.id))
+
+
+@tagged("post_install", "-at_install")
+class TestCaptureOverHttp(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        role_users(cls)
+
+    def setUp(self):
+        super().setUp()
+        self.patch(res_users_apikeys, "_last_use_written", {})
+        self.start_id = last_event_id(self.env)
+
+    def events(self, domain):
+        self.env["audit.event"]._flush_buffer()
+        return self.env["audit.event"].search([("id", ">", self.start_id), *domain], order="id")
+
+    def test_password_login_success(self):
+        self.url_open("/web/session/authenticate", data=json.dumps({
+            "jsonrpc": "2.0", "params": {"db": self.env.cr.dbname, "login": "role.editor",
+                                         "password": "role-editor-password"}}),
+            headers={"Content-Type": "application/json", "User-Agent": "audit-test-agent"})
+        login = self.events([("action", "=", "login"), ("login", "=", "role.editor")])
+        self.assertEqual(len(login), 1)
+        self.assertEqual((login.category, login.outcome, login.uid),
+                         ("authentication", "success", self.editor.id))
+        self.assertEqual(login.ip, "127.0.0.1")
+        self.assertEqual(login.user_agent, "audit-test-agent")
+        self.assertEqual(login.request_path, "/web/session/authenticate")
+        self.assertEqual(json.loads(login.details), {"method": "password"})
+        self.assertNotIn("role-editor-password", (login.details or "") + (login.changes or ""))
+
+    def test_api_key_login_and_use(self):
+        key = self.env["res.users.apikeys"].with_user(self.editor).with_context(
+            security_key_scope="read")._generate(None, "BI", fields.Datetime.now() + timedelta(days=1))
+        uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, "role.editor", key, {})
+        self.assertEqual(uid, self.editor.id)
+        login = self.events([("action", "=", "login"), ("login", "=", "role.editor")])
+        self.assertEqual(json.loads(login.details), {"method": "apikey"})
+        self.xmlrpc_object.execute_kw(self.env.cr.dbname, uid, key, "res.partner", "search", [[]])
+        use = self.events([("action", "=", "api_key.use")])[-1:]
+        self.assertEqual((use.category, use.uid, use.res_name), ("api_access", self.editor.id, "BI"))
+        self.assertEqual(json.loads(use.details), {"scope": "read"})
+        self.assertEqual((use.ip, use.request_path), ("127.0.0.1", "/xmlrpc/2/object"))
+        self.assertNotIn(key, (use.details or "") + (use.res_name or ""))

@@ -1,0 +1,123 @@
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .common import AuditCase
+
+
+@tagged("post_install", "-at_install")
+class TestAppendOnlyChain(AuditCase):
+    def setUp(self):
+        super().setUp()
+        for i in range(6):
+            self.Event.log("security_event", f"chain.test.{i}", details={"i": i})
+        self.Event._seal()
+        self.assertIsNone(self.Event._verify())
+
+    def test_orm_write_and_unlink_refused_for_every_role_and_superuser(self):
+        event = self.events([("action", "=", "chain.test.3")])
+        for who in (self.viewer, self.editor, self.admin, self.owner):
+            with self.subTest(role=who.security_role):
+                with self.assertRaises(AccessError):
+                    event.with_user(who).write({"action": "forged"})
+                with self.assertRaises(AccessError):
+                    event.with_user(who).unlink()
+                with self.assertRaises(AccessError):
+                    self.Event.with_user(who).create({"action": "forged"})
+        with self.assertRaises(AccessError):
+            event.sudo().write({"action": "forged"})
+        with self.assertRaises(AccessError):
+            event.sudo().unlink()
+        with self.assertRaises(AccessError):
+            self.Event.sudo().create({"category": "security_event", "action": "forged"})
+        self.assertEqual(event.action, "chain.test.3")
+        self.assertIsNone(self.Event._verify())
+
+    def test_sealing_numbers_and_links(self):
+        events = self.events([("action", "like", "chain.test.")])
+        sequences = events.mapped("sequence")
+        self.assertEqual(sequences, list(range(sequences[0], sequences[0] + 6)))
+        for prev, event in zip(events, events[1:]):
+            self.assertEqual(event.prev_hash, prev.hash)
+        self.assertEqual(self.Event._seal(), 0)  # nothing left to seal
+
+    def sql(self, query, *args):
+        self.env.cr.execute(query, args)
+        self.Event.invalidate_model()
+
+    def seq(self, action):
+        return self.events([("action", "=", action)]).sequence
+
+    def test_sql_update_of_content_detected(self):
+        target = self.seq("chain.test.2")
+        self.sql("UPDATE audit_event SET login = 'someone-else' WHERE sequence = %s", target)
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "content"})
+
+    def test_sql_update_of_content_and_hashes_detected(self):
+        """Rewriting the digest and hash of one event breaks the next link."""
+        target = self.seq("chain.test.2")
+        self.sql("UPDATE audit_event SET action = 'forged', digest = repeat('0', 64),"
+                 " hash = repeat('1', 64) WHERE sequence = %s", target)
+        self.assertEqual(self.Event._verify()["sequence"], target)
+
+    def test_sql_delete_in_the_middle_detected(self):
+        target = self.seq("chain.test.3")
+        self.sql("DELETE FROM audit_event WHERE sequence = %s", target)
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "missing"})
+
+    def test_sql_delete_of_the_tail_detected(self):
+        last = self.seq("chain.test.5")
+        self.sql("DELETE FROM audit_event WHERE sequence >= %s", last - 1)
+        self.assertEqual(self.Event._verify(), {"sequence": last - 1, "reason": "missing"})
+
+    def test_sql_delete_of_the_head_detected(self):
+        self.env.cr.execute("SELECT min(sequence) FROM audit_event")
+        first = self.env.cr.fetchone()[0]
+        self.sql("DELETE FROM audit_event WHERE sequence = %s", first)
+        self.assertEqual(self.Event._verify(), {"sequence": first, "reason": "missing"})
+
+    def test_verify_action_reports_and_alerts(self):
+        result = self.Event.with_user(self.admin).action_verify_chain()
+        self.assertEqual(result["params"]["type"], "success")
+        target = self.seq("chain.test.4")
+        self.sql("UPDATE audit_event SET details = '{}' WHERE sequence = %s", target)
+        result = self.Event.with_user(self.admin).action_verify_chain()
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertIn(str(target), result["params"]["message"])
+        alert = self.env["audit.alert"].search([("code", "=", "chain_broken")])
+        self.assertEqual(alert.key, str(target))
+        with self.assertRaises(AccessError):  # the chain is not for Editors to inspect
+            self.Event.with_user(self.editor).action_verify_chain()
+
+
+@tagged("post_install", "-at_install")
+class TestCheckpoints(AuditCase):
+    SEED = "GQ6MY0mTuJc1Jhx9Uk4N3m8cFHI1dTybVK0uHS3w9pY="
+
+    def test_signed_checkpoints_and_export(self):
+        from unittest.mock import patch
+
+        from ..lib import chain
+        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED}):
+            Checkpoint = self.env["audit.checkpoint"]
+            self.Event.log("security_event", "cp.1")
+            self.Event._seal()
+            self.assertTrue(Checkpoint._checkpoint_head())
+            self.assertFalse(Checkpoint._checkpoint_head())  # head did not move
+            checkpoint = Checkpoint.search([], limit=1)
+            self.env.cr.execute("SELECT last_sequence, last_hash FROM audit_chain_state")
+            head = self.env.cr.fetchone()
+            self.assertEqual((checkpoint.sequence, checkpoint.hash), head)
+            lines = Checkpoint.with_user(self.admin)._export_lines()
+            self.env.cr.execute("SELECT sequence, hash FROM audit_event WHERE sequence IS NOT NULL")
+            live = dict(self.env.cr.fetchall())
+            self.assertEqual(chain.verify_export(lines, live), [])
+            self.assertIsNone(self.Event._verify())
+            # rewriting the whole tail after the checkpoint is caught by it
+            self.env.cr.execute("UPDATE audit_event SET hash = repeat('a', 64) WHERE sequence = %s",
+                                [checkpoint.sequence])
+            self.env.cr.execute("UPDATE audit_chain_state SET last_hash = repeat('a', 64)")
+            self.Event.invalidate_model()
+            self.assertEqual(self.Event._verify()["sequence"], checkpoint.sequence)
+            live[checkpoint.sequence] = "a" * 64
+            self.assertEqual(chain.verify_export(lines, live),
+                             [f"checkpoint {checkpoint.sequence}: the chain no longer holds this hash"])

@@ -1,0 +1,1 @@
+from . import security_ownership_transfer
