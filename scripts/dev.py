@@ -31,6 +31,7 @@ PG_PORT = int(os.environ.get("PG_PORT", "54329"))
 HTTP_PORT = int(os.environ.get("HTTP_PORT", "8069"))
 DEMO_DB = os.environ.get("DEMO_DB", "security_demo")
 TEST_DB = os.environ.get("TEST_DB", "security_test")
+BENCH_DB = os.environ.get("BENCH_DB", "security_bench")
 PG_DIR = LOCAL / "pg"
 PG_DATA = PG_DIR / "data"
 PG_RUN = PG_DIR / "run"
@@ -504,8 +505,15 @@ def cmd_bench(_args):
         conf = write_conf(LOCAL / "odoo.conf", db_name=DEMO_DB, dbfilter=f"^{DEMO_DB}$",
                           max_cron_threads=1)
         ensure_demo_db(conf)
+        bench_conf = write_conf(LOCAL / "odoo-bench.conf", max_cron_threads=0)
+        if not db_exists(BENCH_DB):
+            say(f"creating benchmark database {BENCH_DB}")
+            run(odoo_cmd(bench_conf, "-d", BENCH_DB, "-i", ",".join(suite_addons()),
+                         "--stop-after-init", "--without-demo=all", "--log-level=warn"),
+                env=odoo_env())
         env = dict(odoo_env(), SUITE_ROOT=str(ROOT), ODOO_HOME=str(ODOO_HOME),
                    SUITE_ODOO_CONF=str(conf), SUITE_DEMO_DB=DEMO_DB,
+                   SUITE_BENCH_CONF=str(bench_conf), SUITE_BENCH_DB=BENCH_DB,
                    SUITE_PG_PORT=str(PG_PORT), SUITE_PG_PASSWORD=pg_password())
         rc = subprocess.run([str(VPY), str(ROOT / "bench" / "run.py")], env=env).returncode
     finally:

@@ -11,7 +11,7 @@ def _remember_client():
     httprequest = request.httprequest
     threading.current_thread().audit_rpc_client = {
         "ip": httprequest.remote_addr,
-        "user_agent": (httprequest.user_agent.string or "")[:512] or None,
+        "user_agent": (httprequest.headers.get("User-Agent") or "")[:512] or None,
         "request_path": httprequest.path[:512],
     }
 

@@ -28,6 +28,7 @@ INSERT_COLUMNS = ("event_time", "category", "action", "outcome", "uid", "login",
                   "request_path")
 PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
 SEAL_BATCH = 5000
+SMALL_BATCH = 20
 CHUNK = 5000
 
 
@@ -42,6 +43,10 @@ def canonical_digest(alias, sequence):
         " %(e)s.request_path)::text, 'UTF8')), 'hex')", seq=sequence, e=e)
 
 
+def _json_default(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def _json(value):
     return json.dumps(value, sort_keys=True, default=str) if value else None
 
@@ -52,11 +57,11 @@ class AuditEvent(models.Model):
     _order = "id desc"
     _log_access = False  # event_time is the timestamp; no write_uid on an append-only log
 
-    sequence = fields.Integer(readonly=True, index=True, copy=False,
+    sequence = fields.Integer(readonly=True, copy=False,
                               help="Position in the hash chain, given when the event is sealed.")
-    event_time = fields.Datetime(string="Time (UTC)", readonly=True, index=True)
-    category = fields.Selection(CATEGORIES, readonly=True, index=True)
-    action = fields.Char(readonly=True, index=True)
+    event_time = fields.Datetime(string="Time (UTC)", readonly=True)
+    category = fields.Selection(CATEGORIES, readonly=True)
+    action = fields.Char(readonly=True)
     outcome = fields.Selection(OUTCOMES, readonly=True)
     uid = fields.Integer(string="User ID", readonly=True, index=True)
     user_id = fields.Many2one("res.users", string="User", compute="_compute_user_id",
@@ -64,7 +69,7 @@ class AuditEvent(models.Model):
     login = fields.Char(readonly=True)
     ip = fields.Char(string="IP Address", readonly=True)
     user_agent = fields.Char(readonly=True)
-    model = fields.Char(readonly=True, index=True)
+    model = fields.Char(readonly=True)
     res_id = fields.Integer(string="Record ID", readonly=True)
     res_name = fields.Char(string="Record", readonly=True)
     changes = fields.Text(readonly=True, help="Changed fields as JSON: {field: [old, new]}.")
@@ -86,6 +91,9 @@ class AuditEvent(models.Model):
                 ON audit_event (sequence) WHERE sequence IS NOT NULL;
             CREATE INDEX IF NOT EXISTS audit_event_unsealed_idx
                 ON audit_event (id) WHERE sequence IS NULL;
+            -- few, cheap indexes: every audited write pays for each of them
+            CREATE INDEX IF NOT EXISTS audit_event_record_idx ON audit_event (model, res_id);
+            CREATE INDEX IF NOT EXISTS audit_event_time_brin ON audit_event USING brin (event_time);
             CREATE TABLE IF NOT EXISTS audit_chain_state (
                 id integer PRIMARY KEY CHECK (id = 1),
                 last_sequence bigint NOT NULL DEFAULT 0,
@@ -145,8 +153,6 @@ class AuditEvent(models.Model):
         if category not in dict(CATEGORIES) or outcome not in dict(OUTCOMES):
             raise ValueError(f"unknown audit category/outcome: {category}/{outcome}")
         uid = user.id if user else self.env.uid
-        if login is None:
-            login = (user or self.env.user).sudo().login if uid else None
         row = {
             "event_time": datetime.utcnow(),
             "category": category, "action": action, "outcome": outcome,
@@ -169,7 +175,7 @@ class AuditEvent(models.Model):
         httprequest = request.httprequest
         return {
             "ip": httprequest.remote_addr,
-            "user_agent": (httprequest.user_agent.string or "")[:512] or None,
+            "user_agent": (httprequest.headers.get("User-Agent") or "")[:512] or None,
             "request_path": httprequest.path[:512],
         }
 
@@ -198,11 +204,21 @@ class AuditEvent(models.Model):
 
     @api.model
     def _insert(self, cr, rows):
-        values = SQL(", ").join(
-            SQL("(%s)", SQL(", ").join(SQL("%s", row.get(col)) for col in INSERT_COLUMNS))
-            for row in rows)
-        cr.execute(SQL("INSERT INTO audit_event (%s) VALUES %s",
-                       SQL(", ").join(map(SQL.identifier, INSERT_COLUMNS)), values))
+        """One statement for all the rows: a few as plain VALUES (cheap to
+        plan), many as one JSON parameter (cheap to build). A missing login
+        snapshot is filled in by the sealer, off the writer's path."""
+        columns = SQL(", ").join(map(SQL.identifier, INSERT_COLUMNS))
+        if len(rows) <= SMALL_BATCH:
+            values = SQL(", ").join(
+                SQL("(%s)", SQL(", ").join(SQL("%s", row.get(col)) for col in INSERT_COLUMNS))
+                for row in rows)
+            cr.execute(SQL("INSERT INTO audit_event (%s) VALUES %s", columns, values))
+        else:
+            cr.execute(SQL(
+                "INSERT INTO audit_event (%s) SELECT %s"
+                "  FROM json_populate_recordset(NULL::audit_event, %s) r",
+                columns, SQL(", ").join(SQL("r.%s", SQL.identifier(c)) for c in INSERT_COLUMNS),
+                json.dumps(rows, default=_json_default)))
 
     # ------------------------------------------------------------------
     # Sealing: sequence numbers and hashes, in the background
@@ -224,6 +240,9 @@ class AuditEvent(models.Model):
         ids = [row[0] for row in cr.fetchall()]
         if not ids:
             return 0
+        # the login snapshot of events recorded with a user id only
+        cr.execute(SQL("UPDATE audit_event e SET login = u.login FROM res_users u"
+                       " WHERE e.id = ANY(%s) AND e.login IS NULL AND u.id = e.uid", ids))
         numbered = SQL(", ").join(SQL("(%s, %s)", id_, last_sequence + n)
                                   for n, id_ in enumerate(ids, 1))
         cr.execute(SQL(
@@ -267,27 +286,24 @@ class AuditEvent(models.Model):
                    " FROM audit_chain_state WHERE id = 1")
         last_sequence, last_hash, anchor_sequence, anchor_hash = cr.fetchone()
         cr.execute(SQL("""
-            WITH c AS (
-                SELECT e.sequence, e.digest, e.prev_hash, e.hash,
-                       CASE WHEN e.redacted THEN e.digest ELSE %(digest)s END AS recomputed,
-                       lag(e.sequence) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_row_hash
-                  FROM audit_event e
-                 WHERE e.sequence IS NOT NULL
-                WINDOW w AS (ORDER BY e.sequence)
-            )
-            SELECT sequence, prev_seq, CASE
-                WHEN coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1 THEN 'missing'
-                WHEN recomputed IS DISTINCT FROM digest THEN 'content'
-                WHEN prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s) THEN 'link'
-                WHEN hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex')
-                                                        || decode(digest, 'hex')), 'hex') THEN 'hash'
-            END AS reason
-              FROM c
-             WHERE coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1
-                OR recomputed IS DISTINCT FROM digest
-                OR prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
-                OR hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex')
-                                                      || decode(digest, 'hex')), 'hex')
+            SELECT sequence, prev_seq, reason FROM (
+                SELECT sequence, prev_seq, CASE
+                    WHEN coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1 THEN 'missing'
+                    WHEN recomputed IS DISTINCT FROM digest THEN 'content'
+                    WHEN prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
+                        THEN 'link'
+                    WHEN hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex')
+                                                            || decode(digest, 'hex')), 'hex')
+                        THEN 'hash'
+                END AS reason
+                  FROM (SELECT e.sequence, e.digest, e.prev_hash, e.hash,
+                               CASE WHEN e.redacted THEN e.digest ELSE %(digest)s END AS recomputed,
+                               lag(e.sequence) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_row_hash
+                          FROM audit_event e
+                         WHERE e.sequence IS NOT NULL
+                        WINDOW w AS (ORDER BY e.sequence)) c
+            ) checked
+             WHERE reason IS NOT NULL
              ORDER BY sequence LIMIT 1
         """, digest=canonical_digest("e", SQL("e.sequence")), anchor_seq=anchor_sequence,
             anchor_hash=anchor_hash))

@@ -8,18 +8,17 @@ from ..lib.scrub import FILTERED, is_secret_name
 TEXT_LIMIT = 2000
 
 
-def _value(field, value):
-    """A JSON-able, secret-free form of a field value for the audit log."""
-    if field.type == "many2one":
-        return value.id or None
-    if field.type in ("one2many", "many2many"):
-        return sorted(value.ids)
-    if field.type == "binary":
-        return "<binary>" if value else None
+def _plain(value, field):
+    """A JSON-able form of a cached field value (ids for relations)."""
+    if isinstance(value, models.BaseModel):  # read through the record
+        return value.id or None if field.type == "many2one" else sorted(value.ids)
+    if isinstance(value, tuple):
+        return sorted(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    if isinstance(value, str) and len(value) > TEXT_LIMIT:
-        return value[:TEXT_LIMIT] + "…"
+    if isinstance(value, str):
+        value = str(value)  # Markup -> str
+        return value[:TEXT_LIMIT] + "…" if len(value) > TEXT_LIMIT else value
     return value
 
 
@@ -40,33 +39,42 @@ class Base(models.AbstractModel):
         return [fields_[f] for f in fnames if f in fields_ and (
             fields_[f].store or fields_[f].type == "many2many" or is_secret_name(f))]
 
-    def _audit_secret(self, record, field):
-        if is_secret_name(field.name):
-            return True
-        # system parameters hold secrets under a name, not a field
-        return self._name == "ir.config_parameter" and field.name == "value" \
-            and is_secret_name(record.key.rsplit(".", 1)[-1])
-
     def _audit_snapshot(self, fields_):
-        return {record.id: {f.name: FILTERED if self._audit_secret(record, f)
-                            else _value(f, record[f.name]) for f in fields_}
-                for record in self}
+        """{id: {field: value}} read from the cache (one query for what is missing)."""
+        snapshot = {rid: {} for rid in self._ids}
+        readable = [f.name for f in fields_ if f.store and f.type != "binary"
+                    and not is_secret_name(f.name)]
+        if readable:
+            self.fetch(readable)
+        cache = self.env.cache
+        for field in fields_:
+            if is_secret_name(field.name):
+                values = [FILTERED] * len(self)
+            elif field.type == "binary":
+                values = ["<binary>"] * len(self)  # never the content
+            else:
+                values = cache.get_until_miss(self, field) if field.store else []
+                if len(values) != len(self):
+                    values = [record[field.name] for record in self]
+                values = [_plain(value, field) for value in values]
+            for rid, value in zip(self._ids, values):
+                snapshot[rid][field.name] = value
+        if self._name == "ir.config_parameter" and any(f.name == "value" for f in fields_):
+            for record in self:  # system parameters hold secrets under their key
+                if is_secret_name(record.key.rsplit(".", 1)[-1]):
+                    snapshot[record.id]["value"] = FILTERED
+        return snapshot
 
     def _audit_record(self, action, changes_by_id, names=None):
         context = self.env["audit.event"]._request_context()
         now = datetime.utcnow()
-        uid = self.env.uid
-        login = self.env.user.sudo().login
-        rows = []
-        for record_id, changes in changes_by_id.items():
-            rows.append({
-                "event_time": now, "category": "resource_change", "action": action,
-                "outcome": "success", "uid": uid, "login": login, **context,
-                "model": self._name, "res_id": record_id,
-                "res_name": (names or {}).get(record_id),
-                "changes": changes and json.dumps(changes, sort_keys=True, default=str),
-                "details": None,
-            })
+        uid, model, names = self.env.uid, self._name, names or {}
+        rows = [{
+            "event_time": now, "category": "resource_change", "action": action,
+            "outcome": "success", "uid": uid, **context,  # login: filled from uid on insert
+            "model": model, "res_id": record_id, "res_name": names.get(record_id),
+            "changes": json.dumps(changes, sort_keys=True, default=str) if changes else None,
+        } for record_id, changes in changes_by_id.items()]
         if rows:
             self.env["audit.event"]._buffer(rows)
 

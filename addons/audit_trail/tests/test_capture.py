@@ -19,6 +19,7 @@ class TestCapture(AuditCase):
         ICP.set_param("audit.test.param", "two")
         param = ICP.sudo().search([("key", "=", "audit.test.param")])
         param.with_user(self.admin).unlink()
+        self.Event._seal()  # the sealer fills in the login snapshot
         create, write, unlink = self.events([("model", "=", "ir.config_parameter"),
                                              ("res_id", "=", param.id)])
         self.assertEqual((create.action, write.action, unlink.action), ("create", "write", "unlink"))

@@ -1,0 +1,133 @@
+"""audit_trail benchmarks, run inside an Odoo registry on the bench database:
+python audit_bench.py CONF DB  (with Odoo on sys.path)
+
+Each pair is measured side by side in interleaved rounds on the same database:
+auditing of res.partner switched on (an active audit.rule) and off."""
+import statistics
+import sys
+import time
+
+import odoo
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+conf, db = sys.argv[1:3]
+config.parse_config(["-c", conf, "-d", db, "--log-level=warn"])
+registry = Registry(db)
+
+
+def env_of(cr):
+    return odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+
+
+def set_audit(on):
+    with registry.cursor() as cr:
+        env = env_of(cr)
+        Rule = env["audit.rule"].with_context(active_test=False)
+        rule = Rule.search([("model", "=", "res.partner")])
+        if not rule:
+            rule = Rule.create({"model_id": env["ir.model"]._get_id("res.partner")})
+        rule.active = on
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def single_writes(partner_id, n=200):
+    """n interactive writes: one record, one field, one transaction each."""
+    def run():
+        for i in range(n):
+            with registry.cursor() as cr:
+                env_of(cr)["res.partner"].browse(partner_id).write({"comment": f"edit {i}"})
+    return timed(run) / n
+
+
+def bulk_create(n=10000):
+    def run():
+        with registry.cursor() as cr:
+            env_of(cr)["res.partner"].create([{"name": f"bench {i}"} for i in range(n)])
+    return timed(run)
+
+
+def bulk_write(n=10000):
+    with registry.cursor() as cr:
+        ids = env_of(cr)["res.partner"].search([("name", "like", "bench %")], limit=n).ids
+
+    def run():
+        with registry.cursor() as cr:
+            env_of(cr)["res.partner"].browse(ids).write({"comment": f"bulk {time.time()}"})
+    return timed(run)
+
+
+def cleanup():
+    set_audit(False)
+    with registry.cursor() as cr:
+        cr.execute("DELETE FROM res_partner WHERE name LIKE 'bench %%'")
+
+
+def ratio_table(title, measure, rounds):
+    on, off = [], []
+    for _ in range(rounds):
+        set_audit(False)
+        off.append(measure())
+        set_audit(True)
+        on.append(measure())
+    m_on, m_off = statistics.median(on), statistics.median(off)
+    print(f"  {title:<38} off {m_off * 1000:9.2f} ms   on {m_on * 1000:9.2f} ms   "
+          f"ratio {m_on / m_off:.3f}")
+    return m_on / m_off
+
+
+def verification_rate(n=500_000):
+    """Seal n events, then time a full verification of the chain."""
+    with registry.cursor() as cr:
+        env = env_of(cr)
+        cr.execute("""
+            INSERT INTO audit_event (event_time, category, action, outcome, uid, login, ip,
+                                     user_agent, model, res_id, res_name, changes, request_path)
+            SELECT now() at time zone 'utc' - make_interval(secs => g), 'resource_change', 'write',
+                   'success', 2, 'admin', '192.0.2.' || (g %% 250), 'Mozilla/5.0 (bench)',
+                   'res.partner', g, 'Partner ' || g,
+                   '{"comment": ["before ' || g || '", "after ' || g || '"]}', '/web/dataset/call_kw'
+              FROM generate_series(1, %s) g
+        """, [n])
+        t0 = time.perf_counter()
+        while env["audit.event"]._seal(limit=20000):
+            pass
+        seal_time = time.perf_counter() - t0
+        cr.execute("SELECT count(*) FROM audit_event WHERE sequence IS NOT NULL")
+        total = cr.fetchone()[0]
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            result = env["audit.event"]._verify()
+            times.append(time.perf_counter() - t0)
+            assert result is None, result
+        cr.rollback()  # leave the bench database as it was
+    best = min(times)
+    print(f"  sealing        {n} events in {seal_time:6.2f} s  ({n / seal_time:,.0f} events/s)")
+    print(f"  verification   {total} events in {best:6.3f} s  ({total / best:,.0f} events/s,"
+          f" target >= 200,000)")
+
+
+def main():
+    with registry.cursor() as cr:
+        partner = env_of(cr)["res.partner"].create({"name": "bench single"})
+        partner_id = partner.id
+    print("audit_trail: auditing of res.partner on vs off, interleaved, medians")
+    try:
+        single_writes(partner_id, 20)  # warm up
+        ratio_table("bare ORM write, own transaction", lambda: single_writes(partner_id), 5)
+        created = ratio_table("bulk create of 10,000 records", bulk_create, 3)
+        written = ratio_table("bulk write of 10,000 records", bulk_write, 3)
+        print(f"  bulk target <= 1.3: create {created:.3f}, write {written:.3f}")
+    finally:
+        cleanup()
+    verification_rate()
+
+
+if __name__ == "__main__":
+    main()
