@@ -20,12 +20,12 @@ def test_seal_links_each_hash_to_the_previous():
     digests = [digest(f"event {i}") for i in range(5)]
     hashes = chain.seal(chain.GENESIS, digests)
     assert hashes[0] == hashlib.sha256(bytes(32) + bytes.fromhex(digests[0])).hexdigest()
-    for prev, dig, current in zip(hashes, digests[1:], hashes[1:]):
+    for prev, dig, current in zip(hashes, digests[1:], hashes[1:], strict=False):
         assert chain.link(prev, dig) == current
     # changing any earlier digest changes every later hash
     tampered = chain.seal(chain.GENESIS, [digests[0], digest("changed"), *digests[2:]])
     assert tampered[0] == hashes[0]
-    assert all(a != b for a, b in zip(tampered[1:], hashes[1:]))
+    assert all(a != b for a, b in zip(tampered[1:], hashes[1:], strict=True))
 
 
 def test_checkpoint_signatures():

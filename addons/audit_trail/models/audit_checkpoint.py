@@ -37,16 +37,17 @@ class AuditCheckpoint(models.Model):
     hash = fields.Char(readonly=True)
     signed_at = fields.Datetime(readonly=True)
     signature = fields.Char(readonly=True)
-    key_id = fields.Char(string="Key", readonly=True)
+    key_id = fields.Char(readonly=True, help="Fingerprint of the public key that verifies the signature.")
 
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
         raise AccessError(self.env._("Checkpoints are signed by the system only."))
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         raise AccessError(self.env._("Checkpoints cannot be changed."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         raise AccessError(self.env._("Checkpoints cannot be deleted."))
 
     @api.model
@@ -120,7 +121,8 @@ class AuditCheckpoint(models.Model):
         pem, uuid = chain.public_key_pem(key), self._database_uuid()
         lines = [json.dumps({"type": "public_key", "public_key": pem, "key_id": chain.key_id(pem),
                              "database": uuid})]
-        for cp in self.sudo().search([], order="sequence"):
+        # every checkpoint: the export is the off-database copy of all of them
+        for cp in self.sudo().search([], order="sequence"):  # pylint: disable=no-search-all
             lines.append(json.dumps({"database": uuid, "sequence": cp.sequence, "hash": cp.hash,
                                      "signed_at": cp.signed_at.isoformat(),
                                      "signature": cp.signature, "key_id": cp.key_id}))

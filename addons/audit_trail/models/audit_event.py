@@ -64,7 +64,7 @@ class AuditEvent(models.Model):
     action = fields.Char(readonly=True)
     outcome = fields.Selection(OUTCOMES, readonly=True)
     uid = fields.Integer(string="User ID", readonly=True, index=True)
-    user_id = fields.Many2one("res.users", string="User", compute="_compute_user_id",
+    user_id = fields.Many2one("res.users", compute="_compute_user_id",
                               search="_search_user_id")
     login = fields.Char(readonly=True)
     ip = fields.Char(string="IP Address", readonly=True)
@@ -77,7 +77,7 @@ class AuditEvent(models.Model):
     request_path = fields.Char(readonly=True)
     digest = fields.Char(readonly=True)
     prev_hash = fields.Char(readonly=True)
-    hash = fields.Char(readonly=True)
+    hash = fields.Char(readonly=True)  # noqa: A003 (the chain's vocabulary)
     redacted = fields.Boolean(readonly=True,
                               help="The retention period is over: the content is gone, the "
                                    "digest stays so the chain still verifies.")
@@ -120,18 +120,16 @@ class AuditEvent(models.Model):
     # Append-only: nothing goes through the ORM, superuser included
     # ------------------------------------------------------------------
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
         raise AccessError(self.env._("Audit events are recorded by the system only."))
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         raise AccessError(self.env._("Audit events cannot be changed."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         raise AccessError(self.env._(
             "Audit events cannot be deleted; the retention policy removes expired ones."))
-
-    def copy(self, default=None):
-        raise AccessError(self.env._("Audit events cannot be copied."))
 
     def _flush_search(self, domain, fields=None, order=None, seen=None):
         self._flush_buffer()
@@ -253,7 +251,7 @@ class AuditEvent(models.Model):
         prevs = [last_hash, *hashes[:-1]]
         updates = SQL(", ").join(
             SQL("(%s, %s::bigint, %s, %s, %s)", id_, seq, digest, prev, hash_)
-            for (id_, seq, digest), prev, hash_ in zip(rows, prevs, hashes))
+            for (id_, seq, digest), prev, hash_ in zip(rows, prevs, hashes, strict=True))
         cr.execute(SQL(
             "UPDATE audit_event e SET sequence = v.seq, digest = v.digest, prev_hash = v.prev,"
             " hash = v.hash FROM (VALUES %s) AS v(id, seq, digest, prev, hash) WHERE e.id = v.id",

@@ -57,7 +57,7 @@ class Base(models.AbstractModel):
                 if len(values) != len(self):
                     values = [record[field.name] for record in self]
                 values = [_plain(value, field) for value in values]
-            for rid, value in zip(self._ids, values):
+            for rid, value in zip(self._ids, values, strict=True):
                 snapshot[rid][field.name] = value
         if self._name == "ir.config_parameter" and any(f.name == "value" for f in fields_):
             for record in self:  # system parameters hold secrets under their key

@@ -1,3 +1,4 @@
+import contextlib
 import json
 from datetime import timedelta
 
@@ -74,17 +75,14 @@ class TestCapture(AuditCase):
         self.assertEqual(json.loads(created.details)["name"], "integration")
 
     def test_access_denials_recorded(self):
-        try:
+        # no assertRaises: its savepoint would roll the denial event back with it
+        with contextlib.suppress(AccessError):
             self.env["res.partner"].with_user(self.viewer).create({"name": "nope"})
-        except AccessError:
-            pass
         partner = self.env["res.partner"].create({"name": "Company only", "company_id": False})
         other_company = self.env["res.company"].create({"name": "Other Co"})
         restricted = self.env["res.partner"].create({"name": "Other", "company_id": other_company.id})
-        try:
+        with contextlib.suppress(AccessError):
             restricted.with_user(self.editor).read(["name"])
-        except AccessError:
-            pass
         acl, rule = self.events([("category", "=", "authorization")])
         self.assertEqual((acl.outcome, acl.model, acl.uid), ("denied", "res.partner", self.viewer.id))
         self.assertEqual(json.loads(acl.details), {"by": "acl", "operation": "create"})

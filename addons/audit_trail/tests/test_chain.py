@@ -36,7 +36,7 @@ class TestAppendOnlyChain(AuditCase):
         events = self.events([("action", "like", "chain.test.")])
         sequences = events.mapped("sequence")
         self.assertEqual(sequences, list(range(sequences[0], sequences[0] + 6)))
-        for prev, event in zip(events, events[1:]):
+        for prev, event in zip(events, events[1:], strict=False):
             self.assertEqual(event.prev_hash, prev.hash)
         self.assertEqual(self.Event._seal(), 0)  # nothing left to seal
 
