@@ -418,6 +418,31 @@ def run_pytest(env):
     return {"passed": total - fail - err - skip, "failed": fail + err, "skipped": skip, "rc": rc}
 
 
+def _run_with_watchdog(cmd, env, log_path, grace=60, limit=45 * 60):
+    """Run Odoo's test runner; once it has logged its final result, give it
+    `grace` seconds to exit (a request thread stuck on a test cursor can keep
+    it alive forever), and never more than `limit` seconds in all."""
+    proc = subprocess.Popen(cmd, env=env)
+    started, finished_at = time.time(), None
+    while proc.poll() is None:
+        time.sleep(2)
+        if finished_at is None and log_path.exists() and RESULT_RE.search(
+                log_path.read_text(errors="replace")):
+            finished_at = time.time()
+        overdue = finished_at and time.time() - finished_at > grace
+        if overdue or time.time() - started > limit:
+            say("the Odoo test runner did not exit: stopping it"
+                + (" (its results are in)" if overdue else " (time limit)"))
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return 0 if overdue else 1
+    return proc.returncode
+
+
 def run_odoo_tests(conf, env, addons, tags=None):
     drop_db(TEST_DB)
     log_path = LOCAL / "odoo-test.log"
@@ -426,7 +451,7 @@ def run_odoo_tests(conf, env, addons, tags=None):
                    "--stop-after-init", "--without-demo=all", f"--logfile={log_path}")
     say("running the Odoo test runner: " + " ".join(cmd[2:]))
     log_path.unlink(missing_ok=True)
-    rc = subprocess.run(cmd, env=env).returncode
+    rc = _run_with_watchdog(cmd, env, log_path)
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     # show what went wrong, not the whole install log
     for line in text.splitlines():

@@ -1,3 +1,4 @@
+from . import audit_append_only
 from . import audit_event
 from . import audit_checkpoint
 from . import audit_alert

@@ -4,10 +4,11 @@ import os
 from datetime import datetime
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..lib import chain
+from .audit_append_only import BigInteger
 
 _logger = logging.getLogger(__name__)
 
@@ -29,26 +30,16 @@ class AuditCheckpoint(models.Model):
     the database: a rewrite of the whole chain tail is caught by comparing
     the live chain with an exported copy of these."""
     _name = "audit.checkpoint"
+    _inherit = ["audit.append.only.mixin"]
     _description = "Audit Chain Checkpoint"
     _order = "sequence desc"
     _log_access = False
 
-    sequence = fields.Integer(readonly=True, index=True)
+    sequence = BigInteger(readonly=True, index=True)
     hash = fields.Char(readonly=True)
     signed_at = fields.Datetime(readonly=True)
     signature = fields.Char(readonly=True)
     key_id = fields.Char(readonly=True, help="Fingerprint of the public key that verifies the signature.")
-
-    @api.model_create_multi
-    def create(self, vals_list):  # pylint: disable=method-required-super
-        raise AccessError(self.env._("Checkpoints are signed by the system only."))
-
-    def write(self, vals):  # pylint: disable=method-required-super
-        raise AccessError(self.env._("Checkpoints cannot be changed."))
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_never(self):
-        raise AccessError(self.env._("Checkpoints cannot be deleted."))
 
     @api.model
     def _private_key(self):

@@ -159,3 +159,23 @@ class TestCaptureOverHttp(HttpCase):
         self.assertEqual(json.loads(use.details), {"scope": "read"})
         self.assertEqual((use.ip, use.request_path), ("127.0.0.1", "/xmlrpc/2/object"))
         self.assertNotIn(key, (use.details or "") + (use.res_name or ""))
+
+
+@tagged("post_install", "-at_install")
+class TestReadOnlyRequests(AuditCase):
+    def test_denial_in_a_read_only_transaction_does_not_hang_the_server(self):
+        """Under Odoo's test cursors a read/write cursor cannot nest in a
+        read-only one, and trying leaks their lock: every later request hangs."""
+        import threading
+        with self.registry.cursor(readonly=True) as ro_cr:
+            self.assertTrue(ro_cr.readonly)
+            with contextlib.suppress(AccessError):
+                self.env(cr=ro_cr)["res.partner"].with_user(self.viewer).create({"name": "x"})
+
+        def other_request():
+            with self.registry.cursor() as cr:
+                cr.execute("SELECT 1")
+        thread = threading.Thread(target=other_request, daemon=True)
+        thread.start()
+        thread.join(timeout=10)
+        self.assertFalse(thread.is_alive(), "the test cursor lock leaked")

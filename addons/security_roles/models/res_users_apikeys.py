@@ -12,6 +12,7 @@ from odoo.tools import SQL
 from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
 from ..roles import API_KEY_SCOPES
+from .cursors import independent_cursor
 
 _logger = logging.getLogger(__name__)
 
@@ -114,9 +115,11 @@ class ResUsersApikeys(models.Model):
         now = time.time()
         if now - _last_use_written.get((self.env.cr.dbname, key_id), 0) < LAST_USE_PRECISION:
             return
-        _last_use_written[(self.env.cr.dbname, key_id)] = now
         # its own cursor: the calling transaction may be read-only or fail
-        with self.env.registry.cursor() as cr:
+        with independent_cursor(self.env) as cr:
+            if cr is None:
+                return
+            _last_use_written[(self.env.cr.dbname, key_id)] = now
             cr.execute(SQL(
                 "UPDATE %s SET security_last_use = now() at time zone 'utc' WHERE id = %s",
                 SQL.identifier(self._table), key_id))
