@@ -21,8 +21,8 @@ class TestAccessReview(RolesCase):
 
     def test_inactive_filter(self):
         self.env["ir.config_parameter"].set_param("security_roles.inactive_days", 30)
-        sleeper = new_test_user(self.env, "sleeper", "security_roles.group_role_editor")
-        active = new_test_user(self.env, "awake", "security_roles.group_role_editor")
+        sleeper = new_test_user(self.env, "sleeper", "security_roles.group_role_editor", password="long-enough-password")
+        active = new_test_user(self.env, "awake", "security_roles.group_role_editor", password="long-enough-password")
         self.env["res.users.log"].with_user(sleeper).sudo().create({})
         self.env["res.users.log"].with_user(active).sudo().create({})
         self.env.flush_all()
@@ -37,8 +37,8 @@ class TestAccessReview(RolesCase):
         self.assertNotIn(sleeper, self.env["res.users"].search([("security_inactive", "=", True)]))
 
     def test_archive_action(self):
-        sleepers = new_test_user(self.env, "s1", "security_roles.group_role_editor") | \
-            new_test_user(self.env, "s2", "security_roles.group_role_viewer")
+        sleepers = new_test_user(self.env, "s1", "security_roles.group_role_editor", password="long-enough-password") | \
+            new_test_user(self.env, "s2", "security_roles.group_role_viewer", password="long-enough-password")
         sleepers.with_user(self.admin).action_security_archive()
         self.assertFalse(any(sleepers.mapped("active")))
         with self.assertRaises(AccessError):  # the Owner is never archived

@@ -70,6 +70,6 @@ class TestRoles(RolesCase):
         self.assertEqual(self.viewer.security_role, "viewer")
 
     def test_admin_manages_roles_below_owner(self):
-        user = new_test_user(self.env, "promote.me", "security_roles.group_role_viewer")
+        user = new_test_user(self.env, "promote.me", "security_roles.group_role_viewer", password="long-enough-password")
         user.with_user(self.admin).write({"groups_id": [(4, self.groups["admin"].id)]})
         self.assertEqual(user.security_role, "admin")

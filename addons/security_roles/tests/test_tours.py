@@ -10,7 +10,7 @@ class TestTours(HttpCase):
     def test_owner_transfers_ownership_in_the_browser(self):
         owner = self.env.ref("base.user_admin")
         target = new_test_user(self.env, "tour.admin", "security_roles.group_role_admin",
-                               name="Tour Admin")
+                               name="Tour Admin", password="long-enough-password")
         self.assertEqual(OWNER_PASSWORD, "admin")  # the password the tour types
         # the test harness hashes with 1 round: re-hash the install-time hash now,
         # or the wizard's check does it and rotates the session token mid-tour
@@ -24,7 +24,7 @@ class TestTours(HttpCase):
     def test_admin_sets_a_role_with_the_selector(self):
         new_test_user(self.env, "tour.admin", "security_roles.group_role_admin",
                       password="tour-admin-password")
-        user = new_test_user(self.env, "tour.editor", "security_roles.group_role_editor")
+        user = new_test_user(self.env, "tour.editor", "security_roles.group_role_editor", password="long-enough-password")
         self.start_tour(f"/odoo/action-base.action_res_users/{user.id}",
                         "security_roles_set_role", login="tour.admin")
         self.assertEqual(user.security_role, "viewer")

@@ -1,0 +1,16 @@
+{
+    "name": "SSO, Two-Factor and Password Security",
+    "summary": "bcrypt-12 passwords with upgrade at login, 12-character minimum, login "
+    "throttling and lockout shared by every worker (SAML SSO and 2FA policy follow)",
+    "version": "18.0.1.0.0",
+    "category": "Security",
+    "license": "LGPL-3",
+    "author": "Odoo Security Suite",
+    "depends": ["security_roles", "auth_totp", "auth_password_policy"],
+    "external_dependencies": {"python": ["libpass", "bcrypt"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "views/auth_throttle_views.xml",
+    ],
+    "post_init_hook": "post_init_hook",
+}

@@ -1,0 +1,2 @@
+from . import auth_throttle
+from . import res_users

@@ -1,0 +1,119 @@
+import logging
+from datetime import datetime, timedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..lib import throttle
+
+_logger = logging.getLogger(__name__)
+
+POLICY_DEFAULTS = {"login": throttle.LOGIN_DEFAULTS, "ip": throttle.IP_DEFAULTS}
+
+
+class AuthThrottle(models.Model):
+    """Failed logins per login and per IP address, in the database so that
+    every worker of every server sees the same counts."""
+    _name = "auth.throttle"
+    _description = "Login Throttling"
+    _order = "last_failure desc"
+    _log_access = False
+
+    kind = fields.Selection([("login", "Login"), ("ip", "IP address")], required=True,
+                            readonly=True)
+    key = fields.Char(required=True, readonly=True)
+    failures = fields.Integer(readonly=True)
+    last_failure = fields.Datetime(readonly=True)
+    locked_until = fields.Datetime(readonly=True)
+    locked = fields.Boolean(compute="_compute_locked")
+
+    _sql_constraints = [("kind_key_uniq", "unique(kind, key)", "One counter per login or address.")]
+
+    def _compute_locked(self):
+        now = fields.Datetime.now()
+        for row in self:
+            row.locked = bool(row.locked_until and row.locked_until > now)
+
+    @api.model
+    def _policy(self, kind):
+        get = self.env["ir.config_parameter"].sudo().get_param
+        return throttle.Policy.from_params(get, f"auth_throttle.{kind}", POLICY_DEFAULTS[kind])
+
+    @api.model
+    def _retry_after(self, keys):
+        """Seconds before an attempt for these (kind, key) pairs may be checked."""
+        keys = [(kind, key) for kind, key in keys if key]
+        if not keys:
+            return 0
+        self.env.cr.execute(SQL(
+            "SELECT kind, failures, last_failure, locked_until FROM auth_throttle"
+            " WHERE (kind, key) IN %s", tuple(keys)))
+        now = datetime.utcnow()
+        return max([throttle.retry_after(failures, last, locked, now, self._policy(kind))
+                    for kind, failures, last, locked in self.env.cr.fetchall()], default=0)
+
+    @api.model
+    def _record_failure(self, keys):
+        """Count a failure for each key, atomically (concurrent workers add up),
+        and lock the keys that reach the lockout threshold. Runs on a cursor of
+        its own, committed whatever became of the failed login's transaction.
+        Returns the keys that became locked."""
+        cr = self.env.cr
+        newly_locked = []
+        for kind, key in keys:
+            if not key:
+                continue
+            policy = self._policy(kind)
+            cr.execute(SQL("""
+                INSERT INTO auth_throttle (kind, key, failures, last_failure)
+                VALUES (%(kind)s, %(key)s, 1, clock_timestamp() at time zone 'utc')
+                ON CONFLICT (kind, key) DO UPDATE SET
+                    failures = CASE WHEN auth_throttle.last_failure
+                                         < (clock_timestamp() at time zone 'utc') - %(window)s
+                                    THEN 1 ELSE auth_throttle.failures + 1 END,
+                    last_failure = clock_timestamp() at time zone 'utc'
+                RETURNING failures, locked_until
+            """, kind=kind, key=key, window=timedelta(minutes=policy.window_minutes)))
+            failures, locked_until = cr.fetchone()
+            if throttle.locks(failures, policy) and not (
+                    locked_until and locked_until > datetime.utcnow()):
+                cr.execute(SQL(
+                    "UPDATE auth_throttle SET locked_until = (clock_timestamp() at time zone 'utc') + %s"
+                    " WHERE kind = %s AND key = %s",
+                    timedelta(minutes=policy.lockout_minutes), kind, key))
+                newly_locked.append((kind, key, failures))
+        if newly_locked:
+            self._on_lockout(newly_locked)
+        return newly_locked
+
+    @api.model
+    def _record_success(self, login):
+        """A successful login forgets that login's failures (not its IP's)."""
+        if login:
+            self.env.cr.execute(SQL("DELETE FROM auth_throttle WHERE kind = 'login' AND key = %s",
+                                    login))
+
+    @api.model
+    def _on_lockout(self, locked):
+        for kind, key, failures in locked:
+            _logger.warning("login lockout for %s %s after %d failures", kind, key, failures)
+            if "audit.event" in self.env:  # audit_trail is optional
+                self.env["audit.event"].log(
+                    "security_event", "login.lockout", outcome="failure",
+                    login=key if kind == "login" else None,
+                    details={"kind": kind, "key": key, "failures": failures}, immediate=False)
+                self.env["audit.event"]._flush_buffer()
+                self.env["audit.alert"].raise_alert(
+                    "login_lockout", self.env._("Login locked: %s", key),
+                    self.env._("%(kind)s %(key)s is locked after %(n)s failed logins.",
+                               kind=kind, key=key, n=failures), key=f"{kind}:{key}")
+
+    def action_unlock(self):
+        self.sudo().unlink()  # sudo: Admin-only action (ACL below), counters have no owner
+        return True
+
+    @api.autovacuum
+    def _gc_quiet_counters(self):
+        self.env.cr.execute(
+            "DELETE FROM auth_throttle WHERE last_failure < (clock_timestamp() at time zone 'utc') - interval '1 day'"
+            " AND (locked_until IS NULL OR locked_until < clock_timestamp() at time zone 'utc')")

@@ -1,0 +1,2 @@
+from . import test_passwords
+from . import test_throttle
