@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "Odoo Security Suite",
     "depends": ["security_roles", "auth_totp", "auth_password_policy"],
-    "external_dependencies": {"python": ["libpass", "bcrypt"]},
+    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp"]},
     "data": [
         "security/ir.model.access.csv",
         "views/auth_throttle_views.xml",

@@ -20,6 +20,9 @@ LOGIN_DEFAULTS = {"free": 3, "lockout_after": 10, "lockout_minutes": 15, "max_de
                   "window_minutes": 60}
 IP_DEFAULTS = {"free": 10, "lockout_after": 50, "lockout_minutes": 15, "max_delay": 60,
                "window_minutes": 60}
+# wrong two-factor codes, per account: a 6-digit code must not be guessable
+TOTP_DEFAULTS = {"free": 3, "lockout_after": 10, "lockout_minutes": 15, "max_delay": 60,
+                 "window_minutes": 60}
 
 
 def delay_after(failures, policy):

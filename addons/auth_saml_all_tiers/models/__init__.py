@@ -1,2 +1,3 @@
 from . import auth_throttle
 from . import res_users
+from . import res_users_totp

@@ -8,7 +8,8 @@ from ..lib import throttle
 
 _logger = logging.getLogger(__name__)
 
-POLICY_DEFAULTS = {"login": throttle.LOGIN_DEFAULTS, "ip": throttle.IP_DEFAULTS}
+POLICY_DEFAULTS = {"login": throttle.LOGIN_DEFAULTS, "ip": throttle.IP_DEFAULTS,
+                   "totp": throttle.TOTP_DEFAULTS}
 
 
 class AuthThrottle(models.Model):
@@ -19,8 +20,8 @@ class AuthThrottle(models.Model):
     _order = "last_failure desc"
     _log_access = False
 
-    kind = fields.Selection([("login", "Login"), ("ip", "IP address")], required=True,
-                            readonly=True)
+    kind = fields.Selection([("login", "Login"), ("ip", "IP address"),
+                             ("totp", "Two-factor codes (user id)")], required=True, readonly=True)
     key = fields.Char(required=True, readonly=True)
     failures = fields.Integer(readonly=True)
     last_failure = fields.Datetime(readonly=True)
@@ -87,11 +88,11 @@ class AuthThrottle(models.Model):
         return newly_locked
 
     @api.model
-    def _record_success(self, login):
-        """A successful login forgets that login's failures (not its IP's)."""
+    def _record_success(self, login, kind="login"):
+        """A success forgets that login's (or account's) failures, not its IP's."""
         if login:
-            self.env.cr.execute(SQL("DELETE FROM auth_throttle WHERE kind = 'login' AND key = %s",
-                                    login))
+            self.env.cr.execute(SQL("DELETE FROM auth_throttle WHERE kind = %s AND key = %s",
+                                    kind, login))
 
     @api.model
     def _on_lockout(self, locked):

@@ -1,2 +1,3 @@
 from . import test_passwords
 from . import test_throttle
+from . import test_totp

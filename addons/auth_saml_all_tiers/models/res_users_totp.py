@@ -1,0 +1,57 @@
+import math
+import time
+
+import pyotp
+
+from odoo import fields, models
+from odoo.exceptions import AccessDenied
+from odoo.tools import SQL
+
+TIMESTEP = 30
+
+
+def matched_counter(secret_b32, code, now=None, window=1):
+    """The time step whose TOTP code is `code` (within ±window steps), or None."""
+    totp = pyotp.TOTP(secret_b32, interval=TIMESTEP)
+    now = time.time() if now is None else now
+    code = str(code).zfill(totp.digits)
+    for offset in range(-window, window + 1):
+        if totp.at(now, counter_offset=offset) == code:
+            return int(now // TIMESTEP) + offset
+    return None
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    totp_last_counter = fields.Integer(groups=fields.NO_ACCESS, copy=False,
+                                       help="Time step of the last accepted code.")
+
+    def _totp_check(self, code):
+        """Core's check, plus: wrong codes are throttled per account (in the
+        database), and a code is accepted once: a step at or before the last
+        accepted one is refused, atomically across workers."""
+        self.ensure_one()
+        Throttle = self.env["auth.throttle"].sudo()  # sudo: counters belong to no user
+        keys = [("totp", str(self.id))]
+        wait = Throttle._retry_after(keys)
+        if wait:
+            raise AccessDenied(self.env._(
+                "Too many wrong codes. Try again in %s seconds.", math.ceil(wait)))
+        try:
+            super()._totp_check(code)
+        except AccessDenied:
+            Throttle._record_failure(keys)  # the login form catches the refusal: it commits
+            raise
+        secret = self.sudo().totp_secret  # sudo: the secret is readable by nobody
+        counter = matched_counter(secret, code)
+        self.env.cr.execute(SQL(
+            "UPDATE res_users SET totp_last_counter = %s WHERE id = %s"
+            " AND (totp_last_counter IS NULL OR totp_last_counter < %s)",
+            counter, self.id, counter))
+        if counter is None or not self.env.cr.rowcount:
+            Throttle._record_failure(keys)
+            raise AccessDenied(self.env._(
+                "This code was already used. Wait for the next one in your app."))
+        self.invalidate_recordset(["totp_last_counter"])
+        Throttle._record_success(str(self.id), kind="totp")
