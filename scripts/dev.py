@@ -349,21 +349,39 @@ def _disable_phone_home(db):
             " AND module = 'mail' AND name = 'ir_cron_module_update_notification')", db=db)
 
 
+def addons_stamp():
+    """A digest of the suite's addons as they are on disk."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "addons").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def ensure_demo_db(conf):
+    """Create the demo database, or bring an existing one up to date: install
+    the addons it lacks, update them all when their code changed."""
     addons = suite_addons()
+    stamp_file = LOCAL / f"{DEMO_DB}.addons-stamp"
+    stamp = addons_stamp()
     if db_exists(DEMO_DB):
         installed = set(pg_psql(
             "SELECT name FROM ir_module_module WHERE state = 'installed'", db=DEMO_DB).split())
         missing = [a for a in addons if a not in installed]
-        if not missing:
-            return
-        say(f"installing {', '.join(missing)} into {DEMO_DB}")
-        run(odoo_cmd(conf, "-d", DEMO_DB, "-i", ",".join(missing), "--stop-after-init"),
-            env=odoo_env())
+        outdated = not stamp_file.exists() or stamp_file.read_text() != stamp
+        if missing:
+            say(f"installing {', '.join(missing)} into {DEMO_DB}")
+            run(odoo_cmd(conf, "-d", DEMO_DB, "-i", ",".join(missing), "--stop-after-init",
+                         "--log-level=warn"), env=odoo_env())
+        if outdated:
+            say(f"updating the suite's addons in {DEMO_DB} (their code changed)")
+            run(odoo_cmd(conf, "-d", DEMO_DB, "-u", ",".join(addons), "--stop-after-init",
+                         "--log-level=warn"), env=odoo_env())
     else:
         say(f"creating demo database {DEMO_DB} with {', '.join(addons)} (a few minutes)")
         run(odoo_cmd(conf, "-d", DEMO_DB, "-i", ",".join(addons), "--stop-after-init",
                      "--log-level=warn"), env=odoo_env())
+    stamp_file.write_text(stamp)
     _disable_phone_home(DEMO_DB)
 
 
@@ -531,11 +549,17 @@ def cmd_bench(_args):
                           max_cron_threads=1)
         ensure_demo_db(conf)
         bench_conf = write_conf(LOCAL / "odoo-bench.conf", max_cron_threads=0)
+        bench_stamp = LOCAL / f"{BENCH_DB}.addons-stamp"
         if not db_exists(BENCH_DB):
             say(f"creating benchmark database {BENCH_DB}")
             run(odoo_cmd(bench_conf, "-d", BENCH_DB, "-i", ",".join(suite_addons()),
                          "--stop-after-init", "--without-demo=all", "--log-level=warn"),
                 env=odoo_env())
+        elif not bench_stamp.exists() or bench_stamp.read_text() != addons_stamp():
+            names = ",".join(suite_addons())
+            run(odoo_cmd(bench_conf, "-d", BENCH_DB, "-i", names, "-u", names,
+                         "--stop-after-init", "--log-level=warn"), env=odoo_env())
+        bench_stamp.write_text(addons_stamp())
         env = dict(odoo_env(), SUITE_ROOT=str(ROOT), ODOO_HOME=str(ODOO_HOME),
                    SUITE_ODOO_CONF=str(conf), SUITE_DEMO_DB=DEMO_DB,
                    SUITE_BENCH_CONF=str(bench_conf), SUITE_BENCH_DB=BENCH_DB,
