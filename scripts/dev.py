@@ -339,14 +339,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+# In-app services that would call Odoo S.A.'s servers (IAP, partner enrichment,
+# SMS, snail mail): the dev databases point them at a closed port on loopback.
+LOOPBACK_ENDPOINTS = ("iap.endpoint", "iap.partner_autocomplete.endpoint", "enrich.endpoint",
+                      "sms.endpoint", "snailmail.endpoint")
+
+
 def _disable_phone_home(db):
     # mail's "Update Notification" cron contacts Odoo's servers; the demo never does.
-    pg_psql("UPDATE ir_cron SET active = false WHERE ir_actions_server_id IN ("
-            " SELECT s.id FROM ir_act_server s JOIN ir_model_data d"
-            " ON d.model = 'ir.actions.server' AND d.res_id = s.id"
-            " WHERE d.module = 'mail' AND d.name = 'ir_cron_module_update_notification_ir_actions_server')"
-            " OR id IN (SELECT res_id FROM ir_model_data WHERE model = 'ir.cron'"
-            " AND module = 'mail' AND name = 'ir_cron_module_update_notification')", db=db)
+    pg_psql("UPDATE ir_cron SET active = false WHERE id IN (SELECT res_id FROM ir_model_data"
+            " WHERE model = 'ir.cron' AND module = 'mail'"
+            " AND name = 'ir_cron_module_update_notification')", db=db)
+    for key in LOOPBACK_ENDPOINTS:
+        pg_psql(f"INSERT INTO ir_config_parameter (key, value, create_date, write_date)"
+                f" VALUES ('{key}', 'http://127.0.0.1:9', now(), now())"
+                f" ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", db=db)
 
 
 def addons_stamp():
@@ -560,6 +567,7 @@ def cmd_bench(_args):
             run(odoo_cmd(bench_conf, "-d", BENCH_DB, "-i", names, "-u", names,
                          "--stop-after-init", "--log-level=warn"), env=odoo_env())
         bench_stamp.write_text(addons_stamp())
+        _disable_phone_home(BENCH_DB)
         env = dict(odoo_env(), SUITE_ROOT=str(ROOT), ODOO_HOME=str(ODOO_HOME),
                    SUITE_ODOO_CONF=str(conf), SUITE_DEMO_DB=DEMO_DB,
                    SUITE_BENCH_CONF=str(bench_conf), SUITE_BENCH_DB=BENCH_DB,

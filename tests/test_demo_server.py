@@ -43,3 +43,21 @@ def test_server_listens_on_loopback_only(demo_server):
                  if c.status == psutil.CONN_LISTEN]
     assert listening, "odoo-bin has no listening socket"
     assert all(addr.ip.startswith("127.") for addr in listening), listening
+
+
+def test_demo_database_cannot_phone_home(demo_server):
+    import os
+
+    import psycopg2
+    conn = psycopg2.connect(host="127.0.0.1", port=os.environ["SUITE_PG_PORT"], user="odoo",
+                            password=os.environ["SUITE_PG_PASSWORD"], dbname=demo_server.db)
+    with conn, conn.cursor() as cr:
+        cr.execute("SELECT c.active FROM ir_cron c JOIN ir_model_data d ON d.res_id = c.id"
+                   " AND d.model = 'ir.cron' AND d.module = 'mail'"
+                   " AND d.name = 'ir_cron_module_update_notification'")
+        assert cr.fetchone() == (False,), "the update-notification cron is off"
+        cr.execute("SELECT key, value FROM ir_config_parameter WHERE key LIKE '%%endpoint'")
+        endpoints = dict(cr.fetchall())
+    conn.close()
+    for key in ("iap.endpoint", "iap.partner_autocomplete.endpoint", "sms.endpoint"):
+        assert endpoints.get(key, "").startswith("http://127.0.0.1"), key
