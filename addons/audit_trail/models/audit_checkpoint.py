@@ -113,6 +113,7 @@ class AuditCheckpoint(models.Model):
         lines = [json.dumps({"type": "public_key", "public_key": pem, "key_id": chain.key_id(pem),
                              "database": uuid})]
         # every checkpoint: the export is the off-database copy of all of them
+        # (sudo after the read check above: checkpoints are not per-user records)
         for cp in self.sudo().search([], order="sequence"):  # pylint: disable=no-search-all
             lines.append(json.dumps({"database": uuid, "sequence": cp.sequence, "hash": cp.hash,
                                      "signed_at": cp.signed_at.isoformat(),

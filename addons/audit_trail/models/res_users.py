@@ -82,6 +82,6 @@ class ResUsers(models.Model):
             if user.security_role != before[user.id]:
                 self.env["audit.event"].log(
                     "security_event", "role.change", model="res.users", res_id=user.id,
-                    res_name=user.sudo().login,
+                    res_name=user.sudo().login,  # sudo: the login of the user just changed
                     changes={"security_role": [before[user.id], user.security_role]})
         return res

@@ -80,6 +80,7 @@ class ResGroups(models.Model):
     def _security_uninstalling(self):
         # the context flag alone could be sent by any RPC caller
         return bool(self.env.context.get(MODULE_UNINSTALL_FLAG)) and bool(
+            # sudo: the module's state is not the caller's to read or choose
             self.env["ir.module.module"].sudo().search_count(
                 [("name", "=", "security_roles"), ("state", "=", "to remove")]))
 

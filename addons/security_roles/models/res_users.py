@@ -52,6 +52,7 @@ class ResUsers(models.Model):
         if operator not in ("=", "!=", "in", "not in"):
             raise UserError(self.env._("Unsupported search on Workspace Role: %s", operator))
         wanted = [value] if operator in ("=", "!=") else list(value)
+        # sudo: who holds a role is not secret, and the search must see every member
         groups = self.env["res.groups"].sudo()._security_role_groups()
         ids = set()
         for role in wanted:
