@@ -6,10 +6,13 @@ and a read-only key, in interleaved rounds; the ratios compare them."""
 import http.cookiejar
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import xmlrpc.client
 from pathlib import Path
@@ -105,6 +108,68 @@ def interactive_write_bench(rounds=7, saves=40):
           f"on {m_on * 1000:9.2f} ms   ratio {m_on / m_off:.3f} (target <= 1.05)")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _form_login(url, login, password, totp_secret=None):
+    """The web login a person does: the form, its CSRF token, the POST, and
+    with 2FA the code page. Stops once the session is logged in (303)."""
+    import pyotp  # noqa: PLC0415 (only this benchmark needs it)
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+
+    def get_csrf(path):
+        with opener.open(url + path, timeout=60) as resp:
+            return re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)
+
+    def post(path, fields):
+        data = urllib.parse.urlencode(fields).encode()
+        try:
+            opener.open(url + path, data=data, timeout=60)
+        except urllib.error.HTTPError as redirect:
+            if redirect.code != 303:
+                raise
+            return redirect.headers["Location"]
+        raise RuntimeError(f"{path} did not redirect: the login failed")
+
+    location = post("/web/login", {"login": login, "password": password,
+                                   "csrf_token": get_csrf("/web/login")})
+    if totp_secret:
+        assert "/web/login/totp" in location, location
+        location = post("/web/login/totp", {"totp_token": pyotp.TOTP(totp_secret).now(),
+                                            "csrf_token": get_csrf("/web/login/totp")})
+    assert "/web/login" not in location, location
+    return location
+
+
+def login_bench(rounds=10):
+    """A web login with a TOTP code against one with a password only."""
+    conf, db = os.environ["SUITE_BENCH_CONF"], os.environ["SUITE_BENCH_DB"]
+    users = json.loads(subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "make_login_users.py"), conf, db, str(rounds + 1)],
+        env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True, capture_output=True,
+        text=True).stdout.strip().splitlines()[-1])
+    plain, totp = [], []
+    with LiveOdoo(ODOO_HOME, conf, db) as server:
+        _form_login(server.url, users["plain"], users["password"])  # warm up
+        _form_login(server.url, users["totp"][-1]["login"], users["password"],
+                    users["totp"][-1]["secret"])
+        for i in range(rounds):
+            t0 = time.perf_counter()
+            _form_login(server.url, users["plain"], users["password"])
+            plain.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            _form_login(server.url, users["totp"][i]["login"], users["password"],
+                        users["totp"][i]["secret"])
+            totp.append(time.perf_counter() - t0)
+    m_plain, m_totp = statistics.median(plain), statistics.median(totp)
+    print(f"auth_saml_all_tiers: web login (form, CSRF, bcrypt-12), {rounds} interleaved pairs")
+    print(f"  password only     {m_plain * 1000:8.1f} ms")
+    print(f"  password + TOTP   {m_totp * 1000:8.1f} ms   ratio {m_totp / m_plain:.3f}")
+
+
 def audit_bench():
     subprocess.run([sys.executable, str(ROOT / "bench" / "audit_bench.py"),
                     os.environ["SUITE_BENCH_CONF"], os.environ["SUITE_BENCH_DB"]],
@@ -116,3 +181,5 @@ if __name__ == "__main__":
     print()
     audit_bench()
     interactive_write_bench()
+    print()
+    login_bench()
