@@ -38,6 +38,10 @@ def test_throttle_holds_across_two_workers(demo_db, demo_logins, tmp_path):
     with demo_db.cursor() as cr:
         cr.execute("SELECT key, value FROM ir_config_parameter WHERE key = ANY(%s)", [list(params)])
         saved = dict(cr.fetchall())
+        cr.execute("SELECT coalesce(max(id), 0) FROM audit_event")
+        events_before = cr.fetchone()[0]
+        cr.execute("DELETE FROM audit_alert WHERE code = 'login_lockout' AND key = %s",
+                   [f"login:{login}"])
         cr.execute("DELETE FROM auth_throttle")
         set_params(cr, params)
     log = tmp_path / "odoo.log"
@@ -57,6 +61,15 @@ def test_throttle_holds_across_two_workers(demo_db, demo_logins, tmp_path):
                 assert cr.fetchone() == (ATTEMPTS, True), "every failure counted, once"
             body, _cookie = server.login(login, password)  # the right password, too late
             assert "Too many failed logins" in body["error"]["data"]["message"]
+            with demo_db.cursor() as cr:  # the lockout is audited once and alerted
+                cr.execute("SELECT category, details FROM audit_event"
+                           " WHERE id > %s AND action = 'login.lockout'", [events_before])
+                lockouts = cr.fetchall()
+                assert len(lockouts) == 1 and lockouts[0][0] == "security_event", lockouts
+                assert f'"key": "{login}"' in lockouts[0][1]
+                cr.execute("SELECT count(*) FROM audit_alert WHERE code = 'login_lockout'"
+                           " AND key = %s", [f"login:{login}"])
+                assert cr.fetchone()[0] == 1
         pids = set(re.findall(r"^\S+ \S+ (\d+) INFO \S+ werkzeug: .*POST /web/session/authenticate",
                               log.read_text(), re.M))
         assert len(pids) >= 2, f"the attempts were served by {len(pids)} worker(s)"

@@ -80,19 +80,6 @@ class TestThrottle(TransactionCase):
         # the case of a login does not escape its counter
         self.assertIn("Too many failed logins", self.denied("whatever-pass", login="NO.SUCH.USER"))
 
-    def test_lockout_is_audited_and_alerted(self):
-        if "audit.event" not in self.env:
-            self.skipTest("audit_trail not installed")
-        self.env["ir.config_parameter"].set_param("auth_throttle.login.lockout_after", 2)
-        self.env["ir.config_parameter"].set_param("auth_throttle.login.free", 5)
-        for _ in range(2):
-            self.denied("wrong-password")
-        event = self.env["audit.event"].search([("action", "=", "login.lockout")], limit=1)
-        self.assertEqual(event.category, "security_event")
-        self.assertIn('"key": "throttled.user"', event.details)
-        alert = self.env["audit.alert"].search([("code", "=", "login_lockout")])
-        self.assertEqual(alert.key, "login:throttled.user")
-
     def test_admin_unlocks(self):
         for _ in range(3):
             self.denied("wrong-password")
