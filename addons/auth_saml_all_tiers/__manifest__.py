@@ -1,16 +1,19 @@
 {
     "name": "SSO, Two-Factor and Password Security",
     "summary": "bcrypt-12 passwords with upgrade at login, 12-character minimum, login "
-    "throttling and lockout shared by every worker (SAML SSO and 2FA policy follow)",
+    "throttling and lockout shared by every worker, SAML 2.0 single sign-on",
     "version": "18.0.1.0.0",
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",
     "depends": ["security_roles", "auth_totp", "auth_password_policy"],
-    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp"]},
+    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "onelogin"]},
     "data": [
         "security/ir.model.access.csv",
         "views/auth_throttle_views.xml",
+        "views/auth_saml_provider_views.xml",
+        "views/auth_saml_templates.xml",
+        "data/auth_saml_cron.xml",
     ],
     "post_init_hook": "post_init_hook",
 }

@@ -1,12 +1,16 @@
 import contextlib
+import hashlib
 import logging
 import math
 
 from passlib.context import CryptContext
 
-from odoo import SUPERUSER_ID, api, models
+from odoo import SUPERUSER_ID, Command, api, fields, models
 from odoo.exceptions import AccessDenied
 from odoo.http import request
+from odoo.tools import SQL
+
+from odoo.addons.security_roles.roles import role_rank
 
 _logger = logging.getLogger(__name__)
 
@@ -74,3 +78,57 @@ class ResUsers(models.Model):
         if keys:  # a refusal by the throttle itself carries none: not a new failure
             with cls.pool.cursor() as cr:
                 api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"]._record_failure(keys)
+
+
+class ResUsersSaml(models.Model):
+    _inherit = "res.users"
+
+    saml_provider_id = fields.Many2one(
+        "auth.saml.provider", string="SAML Provider", ondelete="restrict", copy=False,
+        groups="security_roles.group_role_admin")
+    saml_uid = fields.Char(
+        string="SAML NameID", copy=False, groups="security_roles.group_role_admin",
+        help="The NameID the identity provider asserts for this user. Only an assertion with "
+             "this exact NameID logs the user in.")
+
+    _sql_constraints = [
+        ("saml_uid_uniq", "unique(saml_provider_id, saml_uid)",
+         "A SAML identity belongs to one user."),
+    ]
+
+    def _check_credentials(self, credential, env):
+        if credential.get("type") == "saml":
+            return self._check_saml_ticket(credential)
+        auth_info = super()._check_credentials(credential, env)
+        if auth_info.get("auth_method") == "password":
+            # sudo: whether the user's provider is SSO-only
+            provider = self.env.user.sudo().saml_provider_id
+            if provider.sso_only and provider.active:
+                _logger.info("password login refused for %s: %s is SSO only",
+                             self.env.user.login, provider.name)
+                raise AccessDenied(self.env._("This account signs in with %s.", provider.name))
+        return auth_info
+
+    def _check_saml_ticket(self, credential):
+        token = credential.get("token") or ""
+        self.env.cr.execute(SQL(
+            "DELETE FROM auth_saml_ticket WHERE user_id = %s AND token_hash = %s"
+            " AND expires_at > (now() at time zone 'utc') RETURNING provider_id",
+            self.env.user.id, hashlib.sha256(token.encode()).hexdigest()))
+        row = self.env.cr.fetchone()
+        if not row:
+            raise AccessDenied()
+        provider = self.env["auth.saml.provider"].sudo().browse(row[0])
+        return {"uid": self.env.user.id, "auth_method": "saml",
+                "mfa": "skip" if provider.trusted_mfa else "default"}
+
+    def _saml_set_role(self, role):
+        """Give the role mapped from the IdP groups. The Owner is left alone
+        (only a transfer changes the Owner), and SSO never grants Owner."""
+        self.ensure_one()
+        if self.security_role == role or self.security_role == "owner" or role == "owner":
+            return
+        groups = self.env["res.groups"]._security_role_groups()
+        commands = [Command.unlink(group.id) for name, group in groups.items()
+                    if group and role_rank(name) > role_rank(role)]
+        self.write({"groups_id": [*commands, Command.link(groups[role].id)]})

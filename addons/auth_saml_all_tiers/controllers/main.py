@@ -1,0 +1,202 @@
+import logging
+import time
+
+from odoo import http
+from odoo.addons.auth_totp.controllers.home import Home as TotpHome
+from odoo.addons.web.controllers.session import Session as SessionController
+from odoo.exceptions import AccessDenied
+from odoo.http import request
+from werkzeug.exceptions import NotFound
+
+from ..lib import saml
+
+_logger = logging.getLogger(__name__)
+
+SESSION_REQUESTS = "saml_requests"  # outstanding AuthnRequest ids of this browser
+MAX_PENDING = 5
+PENDING_SECONDS = 600
+
+
+def _local_path(target, default="/odoo"):
+    """Only a path on this server: RelayState comes back from the browser."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+class SamlController(http.Controller):
+
+    def _provider(self, provider_id):
+        # sudo: the login routes are public; only active providers answer
+        provider = request.env["auth.saml.provider"].sudo().browse(provider_id).exists()
+        if not provider or not provider.active:
+            raise NotFound()
+        return provider
+
+    def _url(self, provider, path):
+        return f"{provider.sp_acs_url.rsplit('/auth_saml/', 1)[0]}{path}"
+
+    @http.route("/auth_saml/login/<int:provider_id>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def saml_login(self, provider_id, redirect=None, **kw):
+        provider = self._provider(provider_id)
+        auth = provider._auth(provider.sp_acs_url)
+        url = auth.login(return_to=_local_path(redirect))
+        now = time.time()
+        pending = {rid: entry for rid, entry in (request.session.get(SESSION_REQUESTS) or {}).items()
+                   if entry["time"] > now - PENDING_SECONDS}
+        pending[auth.get_last_request_id()] = {"provider": provider.id, "time": now}
+        request.session[SESSION_REQUESTS] = dict(
+            sorted(pending.items(), key=lambda item: item[1]["time"])[-MAX_PENDING:])
+        return request.redirect(url, local=False)
+
+    @http.route("/auth_saml/acs/<int:provider_id>", type="http", auth="public", methods=["POST"],
+                csrf=False, sitemap=False)
+    def saml_acs(self, provider_id, SAMLResponse=None, RelayState=None, **kw):
+        provider = self._provider(provider_id)
+        try:
+            uid = self._acs(provider, SAMLResponse, RelayState)
+        except saml.SamlError as error:
+            return self._refuse(provider, error)
+        target = _local_path(RelayState)
+        if uid:
+            return request.redirect(target)
+        # a second factor is due: core auth_totp takes over
+        return request.redirect(f"/web/login/totp?redirect={target}")
+
+    def _acs(self, provider, saml_response, relay_state):
+        in_response_to, _issuer = saml.peek_response(saml_response)
+        pending = dict(request.session.get(SESSION_REQUESTS) or {})
+        if in_response_to:
+            entry = pending.get(in_response_to)
+            if not entry or entry["provider"] != provider.id \
+                    or entry["time"] < time.time() - PENDING_SECONDS:
+                raise saml.SamlError("unknown_request", request.env._(
+                    "This sign-in was not started from this browser, or it took too long. "
+                    "Start again from the login page."))
+        elif not provider.allow_idp_initiated:
+            raise saml.SamlError("idp_initiated_disabled", request.env._(
+                "Sign-in started at the identity provider is not allowed for %s. "
+                "Start from the login page.", provider.name))
+        auth = provider._auth(provider.sp_acs_url, "POST", post={
+            "SAMLResponse": saml_response, "RelayState": relay_state or ""})
+        try:
+            auth.process_response(request_id=in_response_to)
+        except Exception as error:  # python3-saml raises on some malformed input
+            _logger.info("SAML response refused: %s", error)
+            raise saml.SamlError("invalid", request.env._(
+                "The answer of the identity provider was refused.")) from error
+        errors = auth.get_errors()
+        if errors or not auth.is_authenticated():
+            raise saml.SamlError(
+                f"invalid: {auth.get_last_error_reason() or ', '.join(errors)}"[:500],
+                request.env._("The answer of the identity provider was refused."))
+        if in_response_to:  # each request is answered once
+            pending.pop(in_response_to, None)
+            request.session[SESSION_REQUESTS] = pending
+        not_after = auth.get_last_assertion_not_on_or_after()
+        if not_after and not_after + min(provider.clock_skew, saml.MAX_CLOCK_SKEW) <= time.time():
+            raise saml.SamlError("expired", request.env._("The sign-in has expired."))
+        expires = saml.parse_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+            not_after or time.time() + 3600)))
+        if not provider._remember_assertion(auth.get_last_assertion_id(), expires):
+            raise saml.SamlError("replay", request.env._("This sign-in was already used."))
+        user = provider._user_for_assertion(auth.get_nameid(), auth.get_attributes())
+        token = provider._issue_ticket(user)
+        request.env.cr.commit()  # the ticket and the replay entry, before the login reads them
+        try:
+            request.session.authenticate(request.db, {"type": "saml", "login": user.login,
+                                                      "token": token})
+        except AccessDenied as error:
+            raise saml.SamlError("login_refused", error.args[0] if error.args
+                                 and error.args[0] != AccessDenied().args[0]
+                                 else request.env._("The login was refused.")) from error
+        request.session["saml_provider_id"] = provider.id
+        request.session["saml_nameid"] = auth.get_nameid()
+        request.session["saml_session_index"] = auth.get_session_index()
+        return request.session.uid
+
+    def _refuse(self, provider, error):
+        _logger.warning("SAML login through %s refused: %s", provider.name, error.reason)
+        if "audit.event" in request.env:  # audit_trail is optional
+            request.env["audit.event"].sudo().log(  # sudo: anyone's failure is recorded
+                "authentication", "saml.login", outcome="failure", model=provider._name,
+                res_id=provider.id, res_name=provider.name,
+                details={"reason": error.reason, "provider": provider.name})
+        response = request.render("auth_saml_all_tiers.saml_error", {
+            "message": str(error), "provider": provider})
+        response.status_code = 403
+        return response
+
+    @http.route("/auth_saml/metadata/<int:provider_id>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def saml_metadata(self, provider_id, **kw):
+        provider = self._provider(provider_id)
+        return request.make_response(provider._sp_metadata(), headers=[
+            ("Content-Type", "application/samlmetadata+xml; charset=utf-8")])
+
+    @http.route("/auth_saml/sls/<int:provider_id>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def saml_sls(self, provider_id, **kw):
+        """Single logout: a LogoutRequest from the IdP (ends this session) or
+        the LogoutResponse to ours."""
+        provider = self._provider(provider_id)
+        auth = provider._auth(provider.sp_sls_url, get=request.httprequest.args.to_dict())
+        try:
+            url = auth.process_slo(request_id=request.session.pop("saml_logout_request", None),
+                                   delete_session_cb=lambda: request.session.logout(
+                                       keep_db=True))
+        except Exception as error:  # malformed input
+            _logger.info("SAML logout refused: %s", error)
+            url, errors = None, ["malformed"]
+        else:
+            errors = auth.get_errors()
+        if errors:
+            return self._refuse(provider, saml.SamlError(
+                f"logout: {auth.get_last_error_reason() or ', '.join(errors)}"[:500],
+                request.env._("The logout message of the identity provider was refused.")))
+        request.session.logout(keep_db=True)
+        return request.redirect(url or "/web/login", local=not url)
+
+
+class Home(TotpHome):
+
+    @http.route()
+    def web_login(self, redirect=None, **kw):
+        if request.httprequest.method == "POST" and kw.get("saml_discover"):
+            # "Use single sign-on": no password is checked (nor counted as a failure)
+            provider = request.env["auth.saml.provider"]._discover(kw.get("login"))
+            if provider:
+                return request.redirect(
+                    f"/auth_saml/login/{provider.id}?redirect={_local_path(redirect)}")
+            return request.redirect("/web/login?saml_error=domain")
+        response = super().web_login(redirect=redirect, **kw)
+        if getattr(response, "qcontext", None) is not None:
+            # sudo: the login page shows every active provider's button
+            response.qcontext["saml_providers"] = request.env["auth.saml.provider"].sudo().search(
+                [])
+            if kw.get("saml_error") == "domain":
+                response.qcontext["error"] = request.env._(
+                    "No single sign-on is set up for this e-mail domain.")
+        return response
+
+
+class Session(SessionController):
+
+    @http.route()
+    def logout(self, redirect="/odoo"):
+        """Ends the Odoo session, then, for a session opened by SAML with an
+        IdP that has a logout URL, the IdP's session too (SP-initiated SLO)."""
+        provider_id = request.session.get("saml_provider_id")
+        nameid = request.session.get("saml_nameid")
+        session_index = request.session.get("saml_session_index")
+        request.session.logout(keep_db=True)
+        provider = request.env["auth.saml.provider"].sudo().browse(provider_id).exists() \
+            if provider_id else None  # sudo: the session's own provider
+        if not (provider and provider.active and provider.idp_slo_url):
+            return request.redirect(redirect, 303)
+        auth = provider._auth(provider.sp_sls_url)
+        url = auth.logout(return_to=_local_path(redirect, "/web/login"), name_id=nameid,
+                          session_index=session_index)
+        request.session["saml_logout_request"] = auth.get_last_request_id()
+        return request.redirect(url, 303, local=False)

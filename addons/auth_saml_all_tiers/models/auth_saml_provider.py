@@ -1,0 +1,392 @@
+import datetime
+import hashlib
+import ipaddress
+import logging
+import secrets
+from urllib.parse import urlparse
+
+import requests
+from odoo import api, fields, models
+from odoo.addons.security_roles.roles import ROLE_ORDER, role_rank
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..lib import saml
+
+_logger = logging.getLogger(__name__)
+
+MAPPABLE_ROLES = [(role, role.capitalize()) for role in ROLE_ORDER if role != "owner"]
+METADATA_TIMEOUT = 10
+TICKET_SECONDS = 60
+
+
+def _is_loopback(host):
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class AuthSamlProvider(models.Model):
+    """A SAML 2.0 identity provider this database trusts."""
+    _name = "auth.saml.provider"
+    _description = "SAML Identity Provider"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer(default=10)
+    button_label = fields.Char(help="Text of the login button. Default: Log in with <name>.")
+    email_domains = fields.Char(
+        help="Comma-separated e-mail domains: a login on one of them is sent to this provider "
+             "from the login page.")
+    # the identity provider
+    idp_metadata = fields.Text(string="IdP Metadata (XML)")
+    idp_metadata_url = fields.Char(string="IdP Metadata URL")
+    idp_metadata_refreshed = fields.Datetime(readonly=True)
+    idp_entity_id = fields.Char(string="IdP Entity ID", required=True)
+    idp_sso_url = fields.Char(string="IdP Sign-On URL", required=True)
+    idp_slo_url = fields.Char(string="IdP Logout URL")
+    idp_certificates = fields.Text(
+        string="IdP Certificates", required=True,
+        help="One or more PEM certificates of the IdP. Several are accepted at once so that "
+             "the IdP can roll its signing key over.")
+    # this service provider
+    sp_entity_id = fields.Char(string="SP Entity ID", compute="_compute_sp_urls")
+    sp_acs_url = fields.Char(string="Assertion Consumer Service URL", compute="_compute_sp_urls")
+    sp_sls_url = fields.Char(string="Single Logout URL", compute="_compute_sp_urls")
+    sp_metadata_url = fields.Char(string="SP Metadata URL", compute="_compute_sp_urls")
+    sp_certificate = fields.Text(string="SP Certificate")
+    # groups=".": no one reads it through the ORM; server code reads it with sudo
+    sp_private_key = fields.Text(groups=".", copy=False)
+    sp_private_key_input = fields.Text(
+        string="SP Private Key", compute="_compute_sp_private_key_input",
+        inverse="_inverse_sp_private_key_input",
+        help="Paste a PEM private key to replace the current one. It is never shown again.")
+    sp_key_set = fields.Boolean(string="SP Key Set", compute="_compute_sp_private_key_input")
+    # behaviour
+    sign_requests = fields.Boolean(string="Sign Requests", default=True)
+    want_encrypted = fields.Boolean(string="Require Encrypted Assertions")
+    allow_sha1 = fields.Boolean(string="Accept SHA-1 Signatures",
+                                help="Deprecated: only for an IdP that cannot sign with SHA-256.")
+    allow_idp_initiated = fields.Boolean(string="Allow IdP-Initiated Login")
+    clock_skew = fields.Integer(default=120, help="Seconds of clock difference tolerated.")
+    trusted_mfa = fields.Boolean(
+        string="Trusted for Two-Factor",
+        help="The IdP enforces its own second factor: SSO logins skip Odoo's TOTP step.")
+    sso_only = fields.Boolean(
+        string="SSO Only", help="Users of this provider cannot log in with a password.")
+    # identities and roles
+    login_attribute = fields.Char(
+        default="", help="Attribute holding the login (often the e-mail). Empty: the NameID.")
+    name_attribute = fields.Char(default="", help="Attribute holding the display name.")
+    email_attribute = fields.Char(default="")
+    group_attribute = fields.Char(default="", help="Attribute listing the user's IdP groups.")
+    group_map_ids = fields.One2many("auth.saml.group.map", "provider_id", string="Group Mapping")
+    jit_create = fields.Boolean(string="Create Users on First Login")
+    jit_role = fields.Selection(MAPPABLE_ROLES, string="Default Role", default="editor",
+                                required=True)
+    user_count = fields.Integer(compute="_compute_user_count")
+
+    _sql_constraints = [
+        ("clock_skew_range", f"CHECK(clock_skew BETWEEN 0 AND {saml.MAX_CLOCK_SKEW})",
+         f"The clock skew must be between 0 and {saml.MAX_CLOCK_SKEW} seconds."),
+    ]
+
+    @api.depends_context("uid")
+    def _compute_sp_urls(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        for provider in self:
+            pid = provider._origin.id or provider.id
+            prefix = f"{base}/auth_saml"
+            provider.sp_entity_id = f"{prefix}/metadata/{pid}"
+            provider.sp_metadata_url = f"{prefix}/metadata/{pid}"
+            provider.sp_acs_url = f"{prefix}/acs/{pid}"
+            provider.sp_sls_url = f"{prefix}/sls/{pid}"
+
+    def _compute_sp_private_key_input(self):
+        keys = {p.id: bool(p.sp_private_key) for p in self.sudo()}  # sudo: presence only
+        for provider in self:
+            provider.sp_private_key_input = False
+            provider.sp_key_set = keys.get(provider.id, False)
+
+    def _inverse_sp_private_key_input(self):
+        for provider in self:
+            if provider.sp_private_key_input:
+                key = provider.sp_private_key_input.strip()
+                if "PRIVATE KEY-----" not in key:
+                    raise ValidationError(self.env._("The SP private key must be a PEM key."))
+                # sudo: the field is readable and writable by no one else
+                provider.sudo().sp_private_key = key
+
+    def _compute_user_count(self):
+        counts = dict(self.env["res.users"]._read_group(
+            [("saml_provider_id", "in", self.ids)], ["saml_provider_id"], ["__count"]))
+        for provider in self:
+            provider.user_count = counts.get(provider, 0)
+
+    @api.constrains("idp_certificates")
+    def _check_idp_certificates(self):
+        for provider in self:
+            try:
+                if not saml.split_certificates(provider.idp_certificates):
+                    raise ValueError("no certificate")
+            except ValueError as error:
+                raise ValidationError(self.env._(
+                    "The IdP certificates of %(name)s could not be read: %(error)s",
+                    name=provider.name, error=error)) from None
+
+    @api.constrains("idp_sso_url", "idp_slo_url", "idp_metadata_url")
+    def _check_urls(self):
+        for provider in self:
+            for url in (provider.idp_sso_url, provider.idp_slo_url, provider.idp_metadata_url):
+                if url and urlparse(url).scheme not in ("https", "http"):
+                    raise ValidationError(self.env._("%s is not an http(s) URL.", url))
+
+    # ------------------------------------------------------------------
+    # Metadata
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("idp_metadata"):
+                vals.update(self._values_from_metadata(vals["idp_metadata"],
+                                                       vals.get("idp_entity_id")))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("idp_metadata"):
+            vals = dict(vals, **self._values_from_metadata(vals["idp_metadata"],
+                                                           vals.get("idp_entity_id")))
+        return super().write(vals)
+
+    @api.model
+    def _values_from_metadata(self, xml, entity_id=None):
+        try:
+            idp = saml.parse_idp_metadata(xml, entity_id=entity_id or None)
+        except ValueError as error:
+            raise UserError(self.env._("The IdP metadata was refused: %s", error)) from None
+        return {
+            "idp_entity_id": idp["entity_id"],
+            "idp_sso_url": idp["sso_url"],
+            "idp_slo_url": idp["slo_url"],
+            "idp_certificates": "\n\n".join(
+                f"-----BEGIN CERTIFICATE-----\n{cert}\n-----END CERTIFICATE-----"
+                for cert in idp["certs"]),
+        }
+
+    def _fetch_metadata(self):
+        self.ensure_one()
+        url = self.idp_metadata_url
+        parsed = urlparse(url or "")
+        if parsed.scheme != "https" and not (parsed.scheme == "http"
+                                             and _is_loopback(parsed.hostname or "")):
+            raise UserError(self.env._("The metadata URL must use https."))
+        try:
+            with requests.get(url, timeout=METADATA_TIMEOUT, stream=True,
+                              allow_redirects=False) as response:
+                response.raise_for_status()
+                body = b""
+                for chunk in response.iter_content(65536):
+                    body += chunk
+                    if len(body) > saml.MAX_METADATA_BYTES:
+                        raise UserError(self.env._("The metadata at %s is larger than 1 MiB.",
+                                                   url))
+        except requests.RequestException as error:
+            raise UserError(self.env._("The metadata could not be fetched from %(url)s: "
+                                       "%(error)s", url=url, error=error)) from None
+        return body.decode("utf-8", errors="replace")
+
+    def action_refresh_metadata(self):
+        for provider in self:
+            if not provider.idp_metadata_url:
+                raise UserError(self.env._("%s has no metadata URL.", provider.name))
+            provider.write({"idp_metadata": provider._fetch_metadata(),
+                            "idp_metadata_refreshed": fields.Datetime.now()})
+        return True
+
+    @api.model
+    def _cron_refresh_metadata(self):
+        for provider in self.search([("idp_metadata_url", "!=", False)]):
+            try:
+                with self.env.cr.savepoint():
+                    provider.action_refresh_metadata()
+            except UserError as error:
+                _logger.warning("SAML metadata refresh of %s failed: %s", provider.name, error)
+
+    def action_generate_sp_key(self):
+        """A new RSA-3072 key and a self-signed certificate (10 years) for this SP."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+        for provider in self:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+            subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                    provider.sp_entity_id[:64])])
+            now = datetime.datetime.utcnow()
+            cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                    .not_valid_before(now - datetime.timedelta(days=1))
+                    .not_valid_after(now + datetime.timedelta(days=3650))
+                    .sign(key, hashes.SHA256()))
+            provider.sudo().write({  # sudo: sp_private_key is written by no one else
+                "sp_private_key": key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption()).decode(),
+                "sp_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+            })
+        return True
+
+    # ------------------------------------------------------------------
+    # SAML
+    # ------------------------------------------------------------------
+    def _config(self):
+        self.ensure_one()
+        provider = self.sudo()  # sudo: the private key, for signing only
+        return saml.ProviderConfig(
+            sp_entity_id=provider.sp_entity_id, acs_url=provider.sp_acs_url,
+            sls_url=provider.sp_sls_url, idp_entity_id=provider.idp_entity_id,
+            idp_sso_url=provider.idp_sso_url, idp_slo_url=provider.idp_slo_url or "",
+            idp_certs=tuple(saml.split_certificates(provider.idp_certificates)),
+            sp_cert=provider.sp_certificate or "", sp_key=provider.sp_private_key or "",
+            sign_requests=provider.sign_requests, want_encrypted=provider.want_encrypted,
+            allow_sha1=provider.allow_sha1, clock_skew=provider.clock_skew)
+
+    def _auth(self, url, method="GET", get=None, post=None):
+        return saml.make_auth(self._config(), saml.request_data(url, method, get, post))
+
+    def _sp_metadata(self):
+        settings = self._auth(self.sp_metadata_url).get_settings()
+        metadata = settings.get_sp_metadata()
+        errors = settings.validate_metadata(metadata)
+        if errors:
+            raise UserError(self.env._("The SP metadata is invalid: %s", ", ".join(errors)))
+        return metadata
+
+    @api.model
+    def _discover(self, login):
+        """The provider serving the e-mail domain of `login`, if any."""
+        domain = (login or "").rpartition("@")[2].strip().lower()
+        if not domain:
+            return self.browse()
+        for provider in self.sudo().search([("email_domains", "!=", False)]):
+            if domain in {d.strip().lower() for d in provider.email_domains.split(",")}:
+                return provider
+        return self.browse()
+
+    def _role_for_groups(self, idp_groups):
+        """The highest role the IdP groups map to, or False."""
+        wanted = set(idp_groups or ())
+        roles = [line.role for line in self.group_map_ids if line.idp_group in wanted]
+        return max(roles, key=role_rank) if roles else False
+
+    def _attribute(self, attributes, name, default=None):
+        values = attributes.get(name) or [] if name else []
+        return values[0] if values else default
+
+    def _user_for_assertion(self, nameid, attributes):
+        """The user this assertion is for: only the one bound to this exact
+        (provider, NameID). With just-in-time creation on, a new user is
+        created; an existing account with the same login is never taken over.
+        Raises saml.SamlError."""
+        self.ensure_one()
+        Users = self.env["res.users"].sudo().with_context(active_test=False)  # sudo: login
+        user = Users.search([("saml_provider_id", "=", self.id), ("saml_uid", "=", nameid)])
+        login = (self._attribute(attributes, self.login_attribute, nameid) or "").strip()
+        role = self._role_for_groups(attributes.get(self.group_attribute) or []
+                                     if self.group_attribute else [])
+        if user:
+            if not user.active:
+                raise saml.SamlError("user_archived", self.env._("This account is archived."))
+        elif not self.jit_create:
+            raise saml.SamlError("unknown_user", self.env._(
+                "No account is linked to this identity. Ask an administrator to link it."))
+        elif not login:
+            raise saml.SamlError("no_login", self.env._("The identity provider sent no login."))
+        elif Users.search_count([("login", "=ilike", login)]):
+            raise saml.SamlError("login_taken", self.env._(
+                "An account with the login %s already exists and is not linked to this "
+                "identity provider. Ask an administrator to link it.", login))
+        else:
+            email = self._attribute(attributes, self.email_attribute) or (
+                login if "@" in login else False)
+            user = Users.with_context(no_reset_password=True).create({
+                "login": login,
+                "name": self._attribute(attributes, self.name_attribute) or login,
+                "email": email,
+                "saml_provider_id": self.id,
+                "saml_uid": nameid,
+            })
+            role = role or self.jit_role
+        if role:
+            user._saml_set_role(role)
+        return user
+
+    # ------------------------------------------------------------------
+    # Replay cache and login tickets
+    # ------------------------------------------------------------------
+    def _remember_assertion(self, assertion_id, not_on_or_after):
+        """False when this assertion id was already used (by any worker)."""
+        self.env.cr.execute(SQL(
+            "INSERT INTO auth_saml_assertion (provider_id, assertion_id, expires_at)"
+            " VALUES (%s, %s, %s) ON CONFLICT (provider_id, assertion_id) DO NOTHING"
+            " RETURNING id", self.id, assertion_id, not_on_or_after))
+        return bool(self.env.cr.fetchone())
+
+    def _issue_ticket(self, user):
+        """A one-time secret that lets res.users._check_credentials log `user`
+        in once, within a minute. Only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        self.env.cr.execute(SQL(
+            "INSERT INTO auth_saml_ticket (user_id, provider_id, token_hash, expires_at)"
+            " VALUES (%s, %s, %s, (now() at time zone 'utc') + interval '%s seconds')",
+            user.id, self.id, hashlib.sha256(token.encode()).hexdigest(), TICKET_SECONDS))
+        return token
+
+
+class AuthSamlGroupMap(models.Model):
+    _name = "auth.saml.group.map"
+    _description = "SAML Group to Role"
+    _order = "provider_id, id"
+
+    provider_id = fields.Many2one("auth.saml.provider", required=True, ondelete="cascade")
+    idp_group = fields.Char(string="IdP Group", required=True)
+    role = fields.Selection(MAPPABLE_ROLES, required=True,
+                            help="Owner is never granted by SSO: only a transfer makes an Owner.")
+
+
+class AuthSamlAssertion(models.Model):
+    """Assertion ids already consumed, so that none is accepted twice."""
+    _name = "auth.saml.assertion"
+    _description = "SAML Replay Cache"
+    _log_access = False
+
+    provider_id = fields.Many2one("auth.saml.provider", required=True, ondelete="cascade",
+                                  readonly=True)
+    assertion_id = fields.Char(required=True, readonly=True)
+    expires_at = fields.Datetime(readonly=True)
+
+    _sql_constraints = [("assertion_uniq", "unique(provider_id, assertion_id)",
+                         "An assertion is used once.")]
+
+    @api.model
+    def _gc(self):
+        # kept past expiry by the largest skew, so a late replay is still caught
+        self.env.cr.execute(SQL(
+            "DELETE FROM auth_saml_assertion WHERE expires_at < (now() at time zone 'utc')"
+            " - interval '%s seconds'", saml.MAX_CLOCK_SKEW * 2))
+        self.env.cr.execute("DELETE FROM auth_saml_ticket WHERE expires_at"
+                            " < (now() at time zone 'utc')")
+
+
+class AuthSamlTicket(models.Model):
+    _name = "auth.saml.ticket"
+    _description = "SAML Login Ticket"
+    _log_access = False
+
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", readonly=True)
+    provider_id = fields.Many2one("auth.saml.provider", required=True, ondelete="cascade",
+                                  readonly=True)
+    token_hash = fields.Char(required=True, readonly=True)
+    expires_at = fields.Datetime(required=True, readonly=True)

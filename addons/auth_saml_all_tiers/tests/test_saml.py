@@ -1,0 +1,414 @@
+import copy
+import html
+import re
+import urllib.parse
+
+from lxml import etree
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
+
+from ..lib import saml
+from .saml_idp import NS, TestIdP, make_keypair
+
+FORM_FIELD_RE = re.compile(r'name="(\w+)" value="([^"]*)"')
+
+
+@tagged("post_install", "-at_install")
+class SamlCase(HttpCase):
+    """A provider of this database facing a real pysaml2 IdP on 127.0.0.1."""
+
+    def setUp(self):
+        super().setUp()
+        self.env["ir.config_parameter"].sudo().set_param("web.base.url", self.base_url())
+        self.provider = self.env["auth.saml.provider"].create({
+            "name": "Test IdP", "idp_entity_id": "placeholder",
+            "idp_sso_url": "http://127.0.0.1:9/sso",
+            "idp_certificates": make_keypair()[1],  # replaced by the metadata below
+            "login_attribute": "login", "name_attribute": "display_name",
+            "group_attribute": "groups", "email_domains": "sso.example.com",
+        })
+        self.provider.action_generate_sp_key()
+        self.idp = TestIdP(self.provider._sp_metadata().decode())
+        self.idp.__enter__()
+        self.addCleanup(self.idp.__exit__, None, None, None)
+        self.provider.idp_metadata = self.idp.metadata()
+        self.alice = new_test_user(self.env, "alice@sso.example.com", "base.group_user",
+                                   password="alice-local-password", name="Alice")
+        self.alice.write({"saml_provider_id": self.provider.id, "saml_uid": "alice"})
+        self.idp.user = {"name_id": "alice", "attributes": {
+            "login": ["alice@sso.example.com"], "display_name": ["Alice"]}}
+
+    # -- helpers ----------------------------------------------------------
+    def session_uid(self):
+        """The user logged in on this test browser's session, or None."""
+        try:
+            return self.make_jsonrpc_request("/web/session/get_session_info").get("uid")
+        except JsonRpcException as error:
+            if "SessionExpired" in str(error):
+                return None
+            raise
+
+    def start_login(self):
+        """SP-initiated: our redirect to the IdP. Returns the IdP URL."""
+        response = self.url_open(f"/auth_saml/login/{self.provider.id}?redirect=/odoo/contacts",
+                                 allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        return response.headers["Location"]
+
+    def idp_answer(self, idp_url):
+        """What the IdP's auto-posting page posts to the ACS."""
+        response = self.opener.get(idp_url, timeout=30)
+        self.assertEqual(response.status_code, 200, response.text)
+        return {k: html.unescape(v) for k, v in FORM_FIELD_RE.findall(response.text)}
+
+    def post_acs(self, fields):
+        return self.url_open(self.provider.sp_acs_url, data=fields, allow_redirects=False)
+
+    def sp_login(self):
+        return self.post_acs(self.idp_answer(self.start_login()))
+
+    def assertRefused(self, response, reason):
+        self.assertEqual(response.status_code, 403, response.text[:500])
+        self.assertIn("Sign-in refused", response.text)
+        self.assertNotIn("Traceback", response.text)
+        self.assertFalse(self.session_uid(), "a refused response opened a session")
+        if "audit.event" in self.env:
+            event = self.env["audit.event"].sudo().search(
+                [("action", "=", "saml.login")], order="id desc", limit=1)
+            self.assertEqual(event.outcome, "failure")
+            self.assertIn(reason, event.details)
+
+    def forged(self, **kwargs):
+        kwargs.setdefault("in_response_to", None)
+        return {"SAMLResponse": self.idp.encode(self.idp.forge(
+            self.provider.sp_entity_id, self.provider.sp_acs_url, **kwargs))}
+
+
+class TestSamlProvider(SamlCase):
+
+    def test_metadata_upload_fills_the_idp_fields(self):
+        self.assertEqual(self.provider.idp_entity_id, self.idp.entity_id)
+        self.assertEqual(self.provider.idp_sso_url, f"{self.idp.base}/idp/sso")
+        self.assertEqual(self.provider.idp_slo_url, f"{self.idp.base}/idp/slo")
+        self.assertEqual(saml.split_certificates(self.provider.idp_certificates),
+                         saml.split_certificates(self.idp.cert_pem))
+        with self.assertRaisesRegex(UserError, "metadata was refused"):
+            self.provider.idp_metadata = "<not-metadata/>"
+        with self.assertRaisesRegex(UserError, "metadata was refused"):
+            self.provider.idp_metadata = "<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>" \
+                                         "<x>&e;</x>"
+
+    def test_metadata_from_url_and_rollover_certificates(self):
+        self.provider.write({"idp_entity_id": "old", "idp_metadata_url":
+                             f"{self.idp.base}/idp/metadata"})
+        self.provider.action_refresh_metadata()
+        self.assertEqual(self.provider.idp_entity_id, self.idp.entity_id)
+        self.assertTrue(self.provider.idp_metadata_refreshed)
+        self.provider.idp_metadata_url = f"{self.idp.base}/idp/nothing-here"
+        with self.assertRaisesRegex(UserError, "could not be fetched"):
+            self.provider.action_refresh_metadata()
+        self.provider.idp_metadata_url = "http://192.0.2.1/metadata"
+        with self.assertRaisesRegex(UserError, "must use https"):
+            self.provider.action_refresh_metadata()
+        # rollover: a new IdP certificate next to the old one, both accepted
+        self.provider.idp_certificates = make_keypair("next")[1] + "\n\n" + self.idp.cert_pem
+        self.assertEqual(self.sp_login().status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
+
+    def test_sp_metadata_and_private_key(self):
+        response = self.url_open(f"/auth_saml/metadata/{self.provider.id}")
+        self.assertEqual(response.status_code, 200)
+        root = etree.fromstring(response.content)
+        self.assertEqual(root.get("entityID"), self.provider.sp_entity_id)
+        self.assertIn(self.provider.sp_acs_url, response.text)
+        self.assertIn('AuthnRequestsSigned="true"', response.text)
+        self.assertNotIn("PRIVATE KEY", response.text)
+        admin = new_test_user(self.env, "saml.admin", "security_roles.group_role_admin",
+                              password="saml-admin-password")
+        provider = self.provider.with_user(admin)
+        with self.assertRaises(AccessError):
+            provider.read(["sp_private_key"])
+        values = provider.web_read({"sp_private_key_input": {}, "sp_key_set": {}})[0]
+        self.assertFalse(values["sp_private_key_input"])
+        self.assertTrue(values["sp_key_set"])
+        self.assertNotIn("sp_private_key", provider.fields_get(attributes=["type"]))
+        editor = new_test_user(self.env, "saml.editor", "security_roles.group_role_editor",
+                               password="saml-editor-password")
+        with self.assertRaises(AccessError):
+            self.provider.with_user(editor).read(["name"])
+
+
+class TestSamlLogin(SamlCase):
+
+    def test_sp_initiated_login(self):
+        idp_url = self.start_login()
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(idp_url).query))
+        self.assertEqual(query["SigAlg"], saml.C.RSA_SHA256)  # a signed AuthnRequest
+        self.assertTrue(query["Signature"])
+        response = self.post_acs(self.idp_answer(idp_url))
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        self.assertTrue(response.headers["Location"].endswith("/odoo/contacts"))
+        self.assertEqual(self.session_uid(), self.alice.id)
+        request = self.idp.requests[-1].message
+        self.assertEqual(request.issuer.text, self.provider.sp_entity_id)
+        if "audit.event" in self.env:
+            event = self.env["audit.event"].sudo().search(
+                [("action", "=", "login"), ("uid", "=", self.alice.id)], limit=1)
+            self.assertEqual(event.outcome, "success")
+            self.assertIn("saml", event.details)
+
+    def test_idp_initiated_login_is_opt_in(self):
+        _url, fields = self.idp.idp_initiated(self.provider.sp_entity_id, self.provider.sp_acs_url)
+        self.assertRefused(self.post_acs(fields), "idp_initiated_disabled")
+        self.provider.allow_idp_initiated = True
+        _url, fields = self.idp.idp_initiated(self.provider.sp_entity_id, self.provider.sp_acs_url,
+                                             relay_state="https://evil.example.com/")
+        response = self.post_acs(fields)
+        self.assertEqual(response.status_code, 303)
+        # RelayState is never an open redirect
+        self.assertEqual(urllib.parse.urlsplit(response.headers["Location"]).path, "/odoo")
+        self.assertNotIn("evil", response.headers["Location"])
+        self.assertEqual(self.session_uid(), self.alice.id)
+
+    def test_jit_creation_and_group_role_mapping(self):
+        self.idp.user = {"name_id": "bob-42", "attributes": {
+            "login": ["bob@sso.example.com"], "display_name": ["Bob Builder"],
+            "groups": ["staff", "it-admins"]}}
+        self.assertRefused(self.sp_login(), "unknown_user")
+        self.provider.write({"jit_create": True, "jit_role": "viewer", "group_map_ids": [
+            (0, 0, {"idp_group": "it-admins", "role": "admin"}),
+            (0, 0, {"idp_group": "staff", "role": "editor"})]})
+        self.assertEqual(self.sp_login().status_code, 303)
+        bob = self.env["res.users"].search([("login", "=", "bob@sso.example.com")])
+        self.assertEqual(self.session_uid(), bob.id)
+        self.assertEqual(bob.name, "Bob Builder")
+        self.assertEqual((bob.saml_provider_id, bob.saml_uid), (self.provider, "bob-42"))
+        self.assertEqual(bob.security_role, "admin")
+        # the IdP takes the admin group away: the next login demotes
+        self.url_open("/web/session/logout", allow_redirects=False)
+        self.idp.user["attributes"]["groups"] = ["staff"]
+        self.assertEqual(self.sp_login().status_code, 303)
+        bob.invalidate_recordset()
+        self.assertEqual(bob.security_role, "editor")
+        self.assertFalse(bob.has_group("base.group_system"))
+        # no mapped group: the default role for a new user
+        self.url_open("/web/session/logout", allow_redirects=False)
+        self.idp.user = {"name_id": "carol", "attributes": {"login": ["carol@sso.example.com"]}}
+        self.assertEqual(self.sp_login().status_code, 303)
+        carol = self.env["res.users"].search([("login", "=", "carol@sso.example.com")])
+        self.assertEqual(carol.security_role, "viewer")
+
+    def test_an_assertion_never_takes_over_another_account(self):
+        self.provider.jit_create = True
+        # an unlinked account whose login the IdP asserts is not taken over
+        victim = new_test_user(self.env, "victim@sso.example.com", "base.group_user",
+                               password="victim-local-password")
+        self.idp.user = {"name_id": "mallory", "attributes": {"login": [victim.login]}}
+        self.assertRefused(self.sp_login(), "login_taken")
+        self.assertFalse(victim.saml_uid)
+        # NameID decides, not the login attribute: alice's NameID with the
+        # victim's login still logs in alice only
+        self.idp.user = {"name_id": "alice", "attributes": {"login": [victim.login]}}
+        self.assertEqual(self.sp_login().status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
+
+    def test_sso_only_refuses_the_password(self):
+        credential = {"type": "password", "login": self.alice.login,
+                      "password": "alice-local-password"}
+        env = {"interactive": True}
+        self.assertTrue(self.env.registry["res.users"].authenticate(
+            self.env.cr.dbname, credential, env))
+        self.provider.sso_only = True
+        response = self.url_open("/web/login", data={
+            "login": self.alice.login, "password": "alice-local-password",
+            "csrf_token": self.csrf_token()})
+        self.assertIn("This account signs in with Test IdP", response.text)
+        self.assertFalse(self.session_uid())
+        self.assertEqual(self.sp_login().status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
+
+    def csrf_token(self):
+        page = self.url_open("/web/login").text
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def test_login_page_buttons_and_domain_discovery(self):
+        page = self.url_open("/web/login").text
+        self.assertIn(f"/auth_saml/login/{self.provider.id}", page)
+        self.assertIn("Log in with Test IdP", page)
+        response = self.url_open("/web/login", data={
+            "login": "someone@SSO.example.com", "saml_discover": "1",
+            "csrf_token": self.csrf_token()}, allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertIn(f"/auth_saml/login/{self.provider.id}", response.headers["Location"])
+        response = self.url_open("/web/login", data={
+            "login": "someone@elsewhere.example.org", "saml_discover": "1",
+            "csrf_token": self.csrf_token()})
+        self.assertIn("No single sign-on is set up for this e-mail domain", response.text)
+        # discovery is not a password attempt
+        self.assertFalse(self.env["auth.throttle"].sudo().search(
+            [("key", "=", "someone@elsewhere.example.org")]))
+
+    def test_single_logout_both_ways(self):
+        self.assertEqual(self.sp_login().status_code, 303)
+        # SP-initiated: our logout goes to the IdP, which answers our SLS
+        response = self.url_open("/web/session/logout", allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.headers["Location"].startswith(f"{self.idp.base}/idp/slo"))
+        self.assertFalse(self.session_uid())
+        at_idp = self.opener.get(response.headers["Location"], allow_redirects=False, timeout=30)
+        self.assertEqual(at_idp.status_code, 303, at_idp.text)
+        self.assertEqual(self.idp.logouts[-1].name_id.text, "alice")
+        back = self.url_open(at_idp.headers["Location"], allow_redirects=False)
+        self.assertEqual(back.status_code, 303, back.text[:300])
+        self.assertFalse(self.session_uid())
+        # IdP-initiated: a LogoutRequest from the IdP ends the session here
+        self.assertEqual(self.sp_login().status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
+        request_id, info = self.idp.server.create_logout_request(
+            self.provider.sp_sls_url, self.provider.sp_entity_id,
+            name_id=self.idp_name_id("alice"), sign=False), None
+        info = self.idp.server.apply_binding(
+            "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect", str(request_id[1]),
+            self.provider.sp_sls_url, "", sign=True,
+            sigalg=saml.C.RSA_SHA256)
+        location = dict(info["headers"])["Location"]
+        response = self.url_open(location, allow_redirects=False)
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        self.assertFalse(self.session_uid())
+
+    @staticmethod
+    def idp_name_id(text):
+        from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NameID
+        return NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=text)
+
+
+class TestSamlAttacks(SamlCase):
+    """Each hostile response is refused, with no session and an audited reason."""
+
+    def test_replayed_assertion(self):
+        fields = self.idp_answer(self.start_login())
+        self.assertEqual(self.post_acs(fields).status_code, 303)
+        self.url_open("/web/session/logout", allow_redirects=False)
+        self.assertRefused(self.post_acs(fields), "unknown_request")  # request answered once
+        self.provider.allow_idp_initiated = True
+        fields = {"SAMLResponse": self.idp.encode(self.idp.response_xml(
+            self.provider.sp_entity_id, self.provider.sp_acs_url))}
+        self.assertEqual(self.post_acs(fields).status_code, 303)
+        self.url_open("/web/session/logout", allow_redirects=False)
+        self.assertRefused(self.post_acs(fields), "replay")
+
+    def test_in_response_to_of_another_session(self):
+        fields = self.idp_answer(self.start_login())
+        self.opener.cookies.clear()  # another browser
+        self.assertRefused(self.post_acs(fields), "unknown_request")
+
+    def test_wrong_audience_destination_recipient(self):
+        self.provider.allow_idp_initiated = True
+
+        def audience(assertion):
+            assertion.find(".//saml:Audience", NS).text = "https://other-sp.example.com/"
+
+        def recipient(assertion):
+            assertion.find(".//saml:SubjectConfirmationData", NS).set(
+                "Recipient", "https://other-sp.example.com/acs")
+
+        for change in (audience, recipient):
+            self.assertRefused(self.post_acs(self.forged(change=change)), "invalid")
+        xml = self.idp.response_xml(self.provider.sp_entity_id,
+                                    "https://other-sp.example.com/acs")
+        self.assertRefused(self.post_acs({"SAMLResponse": self.idp.encode(xml)}), "invalid")
+
+    def test_expired_and_not_yet_valid(self):
+        self.provider.write({"allow_idp_initiated": True, "clock_skew": 60})
+
+        def shift(seconds):
+            def change(assertion):
+                from onelogin.saml2.utils import OneLogin_Saml2_Utils as U
+                for node in assertion.iter():
+                    for attr in ("NotBefore", "NotOnOrAfter"):
+                        if node.get(attr):
+                            node.set(attr, U.parse_time_to_SAML(
+                                U.parse_SAML_to_time(node.get(attr)) + seconds))
+            return change
+
+        self.assertRefused(self.post_acs(self.forged(change=shift(-3600))), "invalid")
+        self.assertRefused(self.post_acs(self.forged(change=shift(+3600))), "invalid")
+        # within the configured skew: accepted
+        self.assertEqual(self.post_acs(self.forged(change=shift(-290))).status_code, 303)
+
+    def test_unsigned_other_key_and_sha1(self):
+        self.provider.allow_idp_initiated = True
+        self.assertRefused(self.post_acs(self.forged(sign=False)), "invalid")
+        key, cert = make_keypair("mallory")
+        self.assertRefused(self.post_acs(self.forged(key=key, cert=cert)), "invalid")
+        self.assertRefused(self.post_acs(self.forged(
+            algorithm=saml.C.RSA_SHA1, digest=saml.C.SHA1)), "Deprecated signature algorithm")
+        self.provider.allow_sha1 = True  # explicitly allowed
+        self.assertEqual(self.post_acs(self.forged(
+            algorithm=saml.C.RSA_SHA1, digest=saml.C.SHA1)).status_code, 303)
+
+    def test_signature_wrapping(self):
+        self.provider.allow_idp_initiated = True
+        genuine = etree.fromstring(self.idp.forge(
+            self.provider.sp_entity_id, self.provider.sp_acs_url).encode())
+        signed = genuine.find("saml:Assertion", NS)
+
+        def evil_copy():
+            evil = copy.deepcopy(signed)
+            evil.remove(evil.find("ds:Signature", NS))
+            evil.find(".//saml:NameID", NS).text = "admin"
+            evil.set("ID", "_evil")
+            return evil
+
+        # 1: an unsigned evil assertion before the signed one
+        root = copy.deepcopy(genuine)
+        root.insert(list(root).index(root.find("saml:Assertion", NS)), evil_copy())
+        # 2: the signed assertion hidden inside the evil one (same ID as the reference)
+        root2 = copy.deepcopy(genuine)
+        hidden = root2.find("saml:Assertion", NS)
+        evil = evil_copy()
+        evil.set("ID", hidden.get("ID"))
+        root2.replace(hidden, evil)
+        evil.find("saml:Subject", NS).append(hidden)
+        # 3: the signature moved into an extensions element of the response
+        root3 = copy.deepcopy(genuine)
+        original = root3.find("saml:Assertion", NS)
+        extensions = etree.SubElement(root3, "{%s}Extensions" % NS["samlp"])
+        root3.replace(original, evil_copy())
+        extensions.append(original)
+        # 4: the one signed assertion, its NameID changed after signing
+        root4 = copy.deepcopy(genuine)
+        root4.find(".//saml:NameID", NS).text = "admin"
+        # 5: the signed assertion, plus an evil one in the response's own Extensions
+        root5 = copy.deepcopy(genuine)
+        extensions = etree.Element("{%s}Extensions" % NS["samlp"])
+        root5.insert(list(root5).index(root5.find("saml:Assertion", NS)), extensions)
+        extensions.append(evil_copy())
+        for variant in (root, root2, root3, root4, root5):
+            response = self.post_acs({"SAMLResponse": self.idp.encode(etree.tostring(variant))})
+            self.assertRefused(response, "invalid")
+
+    def test_comment_injection_in_name_id(self):
+        self.provider.allow_idp_initiated = True
+
+        def inject(assertion):
+            name_id = assertion.find(".//saml:NameID", NS)
+            name_id.text = "alice"
+            comment = etree.Comment("")
+            comment.tail = ".evil"
+            name_id.append(comment)
+
+        response = self.post_acs(self.forged(change=inject))
+        # the NameID is "alice.evil" as a whole (no account), never "alice"
+        self.assertRefused(response, "unknown_user")
+
+    def test_doctype_and_oversized(self):
+        self.provider.allow_idp_initiated = True
+        xxe = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+               '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&x;'
+               '</samlp:Response>')
+        self.assertRefused(self.post_acs({"SAMLResponse": self.idp.encode(xxe)}), "malformed")
+        huge = "A" * (saml.MAX_RESPONSE_BYTES + 1)
+        self.assertRefused(self.post_acs({"SAMLResponse": huge}), "oversized")
+        self.assertRefused(self.post_acs({"SAMLResponse": "not base64 !"}), "malformed")
