@@ -176,7 +176,14 @@ def audit_bench():
                    env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True)
 
 
+def prepare_bench_db():
+    subprocess.run([sys.executable, str(ROOT / "bench" / "prepare_db.py"),
+                    os.environ["SUITE_BENCH_CONF"], os.environ["SUITE_BENCH_DB"]],
+                   env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True)
+
+
 if __name__ == "__main__":
+    prepare_bench_db()
     rpc_bench()
     print()
     audit_bench()

@@ -1,14 +1,23 @@
+import base64
+import io
 import logging
+import re
+import secrets
 import time
+
+import pyotp
+import qrcode
 
 from odoo import http
 from odoo.addons.auth_totp.controllers.home import Home as TotpHome
 from odoo.addons.web.controllers.session import Session as SessionController
+from odoo.addons.web.controllers.utils import _get_login_redirect_url
 from odoo.exceptions import AccessDenied
 from odoo.http import request
 from werkzeug.exceptions import NotFound
 
 from ..lib import saml
+from ..models.mfa_policy import looks_like_recovery_code
 
 _logger = logging.getLogger(__name__)
 
@@ -58,11 +67,9 @@ class SamlController(http.Controller):
             uid = self._acs(provider, SAMLResponse, RelayState)
         except saml.SamlError as error:
             return self._refuse(provider, error)
-        target = _local_path(RelayState)
-        if uid:
-            return request.redirect(target)
-        # a second factor is due: core auth_totp takes over
-        return request.redirect(f"/web/login/totp?redirect={target}")
+        # straight in, or to the second factor (or its enrolment) first
+        return request.redirect(_get_login_redirect_url(uid or request.session.pre_uid,
+                                                        redirect=_local_path(RelayState)))
 
     def _acs(self, provider, saml_response, relay_state):
         in_response_to, _issuer = saml.peek_response(saml_response)
@@ -179,6 +186,78 @@ class Home(TotpHome):
                 response.qcontext["error"] = request.env._(
                     "No single sign-on is set up for this e-mail domain.")
         return response
+
+
+    @http.route()
+    def web_totp(self, redirect=None, **kwargs):
+        """Core's code page, which also takes a one-time recovery code."""
+        token = kwargs.get("totp_token") or ""
+        # sudo: the half-logged-in user, who gave their password
+        user = request.env["res.users"].sudo().browse(request.session.pre_uid) \
+            if request.session.pre_uid and not request.session.uid else None
+        if not (user and request.httprequest.method == "POST"
+                and looks_like_recovery_code(token)):
+            return super().web_totp(redirect=redirect, **kwargs)
+        try:
+            user._recovery_code_check(token)
+        except AccessDenied as error:
+            request.env.cr.commit()  # the failure is counted and audited
+            return request.render("auth_totp.auth_totp_form", {
+                "user": user, "error": str(error), "redirect": redirect})
+        request.session.finalize(request.env)
+        request.update_env(user=request.session.uid)
+        request.update_context(**request.session.context)
+        return request.redirect(self._login_redirect(request.session.uid, redirect=redirect))
+
+    @http.route("/web/login/totp/enroll", type="http", auth="public", methods=["GET", "POST"],
+                sitemap=False)
+    def web_totp_enroll(self, redirect=None, **kw):
+        """Forced enrolment: the role requires two-factor login and the user has
+        no authenticator yet. The session stays half-open until a code from
+        the new authenticator is entered."""
+        if request.session.uid:
+            return request.redirect(self._login_redirect(request.session.uid, redirect=redirect))
+        if not request.session.pre_uid:
+            return request.redirect("/web/login")
+        # sudo: the half-logged-in user, who gave their password
+        user = request.env["res.users"].sudo().browse(request.session.pre_uid)
+        if user.totp_enabled:
+            return request.redirect(self._login_redirect(user.id, redirect=redirect))
+        secret = request.session.get("totp_enroll_secret")
+        if not secret:
+            secret = request.session["totp_enroll_secret"] = \
+                base64.b32encode(secrets.token_bytes(20)).decode()
+        error = None
+        if request.httprequest.method == "POST":
+            Throttle = request.env["auth.throttle"].sudo()  # sudo: counters belong to no user
+            keys = [("totp", str(user.id))]
+            code = re.sub(r"\s", "", kw.get("totp_token") or "")
+            if Throttle._retry_after(keys):
+                error = request.env._("Too many wrong codes. Try again later.")
+            elif code.isdigit() and user.with_user(user)._totp_try_setting(secret, int(code)):
+                Throttle._record_success(str(user.id), kind="totp")
+                user._totp_remember_code(code)
+                request.session.pop("totp_enroll_secret", None)
+                codes = user._recovery_codes_generate()
+                user._mfa_audit("totp.enroll", "success")
+                request.session.finalize(request.env)
+                request.update_env(user=request.session.uid)
+                request.update_context(**request.session.context)
+                return request.render("auth_saml_all_tiers.totp_recovery_codes", {
+                    "codes": codes,
+                    "redirect": self._login_redirect(request.session.uid, redirect=redirect)})
+            else:
+                Throttle._record_failure(keys)
+                error = request.env._("Verification failed, please double-check the code.")
+        issuer = request.env.company.name or request.db
+        uri = pyotp.TOTP(secret).provisioning_uri(name=user.login, issuer_name=issuer)
+        image = io.BytesIO()
+        qrcode.make(uri.encode(), box_size=4).save(image, optimise=True, format="PNG")
+        return request.render("auth_saml_all_tiers.totp_enroll", {
+            "user": user, "error": error, "redirect": redirect,
+            "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+            "qrcode": "data:image/png;base64," + base64.b64encode(image.getvalue()).decode(),
+        })
 
 
 class Session(SessionController):

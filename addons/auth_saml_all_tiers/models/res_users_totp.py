@@ -55,3 +55,14 @@ class ResUsers(models.Model):
                 "This code was already used. Wait for the next one in your app."))
         self.invalidate_recordset(["totp_last_counter"])
         Throttle._record_success(str(self.id), kind="totp")
+
+    def _totp_remember_code(self, code):
+        """After enrolment: the code just used to confirm the authenticator
+        cannot log in a second time."""
+        self.ensure_one()
+        counter = matched_counter(self.sudo().totp_secret, code)  # sudo: readable by nobody
+        if counter is not None:
+            self.env.cr.execute(SQL(
+                "UPDATE res_users SET totp_last_counter = GREATEST(COALESCE(totp_last_counter,"
+                " 0), %s) WHERE id = %s", counter, self.id))
+            self.invalidate_recordset(["totp_last_counter"])

@@ -1,3 +1,4 @@
+from . import test_mfa_policy
 from . import test_passwords
 from . import test_saml
 from . import test_throttle

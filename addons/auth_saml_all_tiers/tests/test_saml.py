@@ -179,18 +179,22 @@ class TestSamlLogin(SamlCase):
         self.provider.write({"jit_create": True, "jit_role": "viewer", "group_map_ids": [
             (0, 0, {"idp_group": "it-admins", "role": "admin"}),
             (0, 0, {"idp_group": "staff", "role": "editor"})]})
-        self.assertEqual(self.sp_login().status_code, 303)
+        response = self.sp_login()
         bob = self.env["res.users"].search([("login", "=", "bob@sso.example.com")])
-        self.assertEqual(self.session_uid(), bob.id)
         self.assertEqual(bob.name, "Bob Builder")
         self.assertEqual((bob.saml_provider_id, bob.saml_uid), (self.provider, "bob-42"))
         self.assertEqual(bob.security_role, "admin")
+        # an Admin must use two-factor login: SSO does not skip the enrolment
+        self.assertEqual(response.status_code, 303)
+        self.assertIn("/web/login/totp/enroll", response.headers["Location"])
+        self.assertFalse(self.session_uid())
         # the IdP takes the admin group away: the next login demotes
-        self.url_open("/web/session/logout", allow_redirects=False)
+        self.opener.cookies.clear()
         self.idp.user["attributes"]["groups"] = ["staff"]
         self.assertEqual(self.sp_login().status_code, 303)
         bob.invalidate_recordset()
         self.assertEqual(bob.security_role, "editor")
+        self.assertEqual(self.session_uid(), bob.id)
         self.assertFalse(bob.has_group("base.group_system"))
         # no mapped group: the default role for a new user
         self.url_open("/web/session/logout", allow_redirects=False)
@@ -198,6 +202,19 @@ class TestSamlLogin(SamlCase):
         self.assertEqual(self.sp_login().status_code, 303)
         carol = self.env["res.users"].search([("login", "=", "carol@sso.example.com")])
         self.assertEqual(carol.security_role, "viewer")
+
+    def test_two_factor_after_sso_unless_the_provider_is_trusted(self):
+        self.alice._saml_set_role("admin")
+        self.assertTrue(self.alice.mfa_required)
+        response = self.sp_login()
+        self.assertIn("/web/login/totp/enroll", response.headers["Location"])
+        self.assertFalse(self.session_uid())
+        self.opener.cookies.clear()
+        self.provider.trusted_mfa = True  # the IdP enforces its own second factor
+        response = self.sp_login()
+        self.assertEqual(urllib.parse.urlsplit(response.headers["Location"]).path,
+                         "/odoo/contacts")
+        self.assertEqual(self.session_uid(), self.alice.id)
 
     def test_an_assertion_never_takes_over_another_account(self):
         self.provider.jit_create = True

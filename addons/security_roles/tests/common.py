@@ -4,6 +4,16 @@ from odoo.tests.common import TransactionCase
 OWNER_PASSWORD = "admin"  # base data's password of the initial admin user
 
 
+def password_logins_for_admins(env):
+    """These tests log Admins and the Owner in with a password, the way Odoo's
+    test helpers do (non-interactive). auth_saml_all_tiers, when installed,
+    requires two-factor login for those roles by default, which allows them
+    API keys only over RPC: its own tests cover that; here it is relaxed."""
+    ICP = env["ir.config_parameter"].sudo()
+    for role in ("owner", "admin"):
+        ICP.set_param(f"auth_saml_all_tiers.mfa_{role}", "optional")
+
+
 def role_users(cls):
     """One user per role; the initial admin user is the Owner."""
     env = cls.env

@@ -4,7 +4,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.base.controllers.rpc import RPC_FAULT_CODE_ACCESS_ERROR
 
-from .common import role_users
+from .common import password_logins_for_admins, role_users
 
 
 @tagged("post_install", "-at_install")
@@ -15,6 +15,7 @@ class TestOwnerProtectionsOverRpc(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         role_users(cls)
+        password_logins_for_admins(cls.env)
 
     def rpc(self, model, method, *args, **kw):
         return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.admin.id,

@@ -1,11 +1,16 @@
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import OWNER_PASSWORD
+from .common import OWNER_PASSWORD, password_logins_for_admins
 
 
 @tagged("post_install", "-at_install")
 class TestTours(HttpCase):
     """What a person clicks, in Chromium."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        password_logins_for_admins(cls.env)
 
     def test_owner_transfers_ownership_in_the_browser(self):
         owner = self.env.ref("base.user_admin")
