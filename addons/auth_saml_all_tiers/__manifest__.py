@@ -18,5 +18,8 @@
         "data/auth_saml_cron.xml",
     ],
     "demo": ["demo/mfa_policy_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["auth_saml_all_tiers/static/tests/tours/*.js"],
+    },
     "post_init_hook": "post_init_hook",
 }

@@ -180,6 +180,9 @@ class TestIdP:
                         return self._sso(query)
                     if url.path == "/idp/slo":
                         return self._slo(query)
+                    if url.path == "/idp/start":  # IdP-initiated: the user's portal tile
+                        acs, fields = idp.idp_initiated(query["sp"], query["acs"])
+                        return self._send(200, auto_post_form(acs, fields))
                 except Exception as error:
                     return self._send(500, f"IdP error: {error!r}", "text/plain")
                 return self._send(404, "not found", "text/plain")
@@ -217,6 +220,11 @@ class TestIdP:
                 return self._send(400, "no SAMLRequest", "text/plain")
 
         return Handler
+
+    def start_url(self, sp_entity_id, acs_url):
+        """The IdP page a person opens to log in to the SP from the IdP."""
+        return f"{self.base}/idp/start?" + urllib.parse.urlencode({"sp": sp_entity_id,
+                                                                    "acs": acs_url})
 
     def idp_initiated(self, sp_entity_id, acs_url, relay_state=None):
         """The form an IdP-initiated login posts: (url, fields)."""

@@ -429,3 +429,35 @@ class TestSamlAttacks(SamlCase):
         huge = "A" * (saml.MAX_RESPONSE_BYTES + 1)
         self.assertRefused(self.post_acs({"SAMLResponse": huge}), "oversized")
         self.assertRefused(self.post_acs({"SAMLResponse": "not base64 !"}), "malformed")
+
+
+class TestSamlBrowser(SamlCase):
+    """What a person clicks, in Chromium, against the pysaml2 IdP."""
+
+    def test_login_button_jit_role_mapping_and_logout(self):
+        self.provider.write({"jit_create": True, "group_map_ids": [
+            (0, 0, {"idp_group": "sales", "role": "viewer"})]})
+        self.idp.user = {"name_id": "erin", "attributes": {
+            "login": ["erin@sso.example.com"], "display_name": ["Erin"], "groups": ["sales"]}}
+        self.start_tour("/web/login", "auth_saml_login_button", login=None)
+        erin = self.env["res.users"].search([("login", "=", "erin@sso.example.com")])
+        self.assertEqual((erin.name, erin.security_role), ("Erin", "viewer"))
+        self.assertTrue(erin.login_date)
+        self.assertEqual(self.idp.logouts[-1].name_id.text, "erin")  # SLO reached the IdP
+
+    def test_domain_discovery(self):
+        self.provider.jit_create = True
+        self.idp.user = {"name_id": "dora", "attributes": {"login": ["dora@sso.example.com"]}}
+        self.start_tour("/web/login", "auth_saml_domain_discovery", login=None)
+        dora = self.env["res.users"].search([("login", "=", "dora@sso.example.com")])
+        self.assertTrue(dora.login_date)
+        self.assertEqual(len(self.idp.requests), 1)
+
+    def test_idp_initiated(self):
+        self.provider.allow_idp_initiated = True
+        start = self.idp.start_url(self.provider.sp_entity_id, self.provider.sp_acs_url)
+        self.start_tour(f"/web/login?idp_start={urllib.parse.quote(start)}",
+                        "auth_saml_idp_initiated", login=None)
+        self.alice.invalidate_recordset()
+        self.assertTrue(self.alice.login_date)
+        self.assertFalse(self.idp.requests)  # no AuthnRequest: started at the IdP
