@@ -170,6 +170,48 @@ def login_bench(rounds=10):
     print(f"  password + TOTP   {m_totp * 1000:8.1f} ms   ratio {m_totp / m_plain:.3f}")
 
 
+def saml_bench(rounds=10):
+    """The SAML ACS round trip (the POST of a signed response, verified, the
+    session opened) against a password login (form, CSRF, bcrypt-12), for the
+    same Editor, interleaved."""
+    conf, db = os.environ["SUITE_BENCH_CONF"], os.environ["SUITE_BENCH_DB"]
+    users = json.loads(subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "make_login_users.py"), conf, db, "1"],
+        env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True, capture_output=True,
+        text=True).stdout.strip().splitlines()[-1])
+    with LiveOdoo(ODOO_HOME, conf, db) as server:
+        saml = json.loads(subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "make_saml.py"), conf, db, server.url,
+             str(rounds + 1)], env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True,
+            capture_output=True, text=True).stdout.strip().splitlines()[-1])
+
+        def acs(fields):
+            opener = urllib.request.build_opener(_NoRedirect)
+            try:
+                opener.open(saml["acs"], data=urllib.parse.urlencode(fields).encode(), timeout=60)
+            except urllib.error.HTTPError as redirect:
+                if redirect.code == 303 and "/web/login" not in redirect.headers["Location"]:
+                    return
+                raise RuntimeError(f"the ACS refused the response ({redirect.code})") from None
+            raise RuntimeError("the ACS did not redirect")
+
+        _form_login(server.url, users["plain"], users["password"])  # warm up
+        acs(saml["responses"][-1])
+        password, sso = [], []
+        for i in range(rounds):
+            t0 = time.perf_counter()
+            _form_login(server.url, users["plain"], users["password"])
+            password.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            acs(saml["responses"][i])
+            sso.append(time.perf_counter() - t0)
+    m_password, m_sso = statistics.median(password), statistics.median(sso)
+    print(f"auth_saml_all_tiers: SAML ACS round trip against a password login, {rounds} "
+          "interleaved pairs")
+    print(f"  password login       {m_password * 1000:8.1f} ms")
+    print(f"  SAML ACS round trip  {m_sso * 1000:8.1f} ms   ratio {m_sso / m_password:.3f}")
+
+
 def audit_bench():
     subprocess.run([sys.executable, str(ROOT / "bench" / "audit_bench.py"),
                     os.environ["SUITE_BENCH_CONF"], os.environ["SUITE_BENCH_DB"]],
@@ -190,3 +232,5 @@ if __name__ == "__main__":
     interactive_write_bench()
     print()
     login_bench()
+    print()
+    saml_bench()

@@ -66,6 +66,7 @@ class TestIdP:
         self.cert_file.write_text(self.cert_pem)
         self.sp_metadata = sp_metadata
         self.user = None
+        self.encrypt_cert = None
         self.requests = []  # parsed AuthnRequests, for assertions on them
         self.logouts = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -104,22 +105,29 @@ class TestIdP:
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.serving = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.serving.start()
         return self
 
     def __exit__(self, *exc):
-        self.httpd.shutdown()
+        if getattr(self, "serving", None):  # shutdown() waits for a loop that never ran
+            self.httpd.shutdown()
         self.httpd.server_close()
         self.tmp.cleanup()
 
     # -- responses -------------------------------------------------------
     def response_xml(self, sp_entity_id, acs_url, in_response_to=None, user=None,
-                     sign_assertion=True, encrypt=False, **kwargs):
+                     sign_assertion=True, **kwargs):
+        """A response to the SP; its assertion is encrypted for `self.encrypt_cert`
+        (the SP's certificate, PEM) when that is set."""
         user = user or self.user
         extra = {}
-        if encrypt:
+        if self.encrypt_cert:
+            # pysaml2's default "self-contained" encryption re-declares namespaces
+            # in the assertion after it was signed, which breaks its own signature
             extra = {"encrypt_assertion": True, "encrypted_advice_attributes": False,
-                     "encrypt_cert_assertion": kwargs.pop("encrypt_cert")}
+                     "encrypt_cert_assertion": self.encrypt_cert,
+                     "encrypt_assertion_self_contained": False}
         return str(self.server.create_authn_response(
             identity=user.get("attributes", {}), in_response_to=in_response_to,
             destination=acs_url, sp_entity_id=sp_entity_id,
@@ -128,6 +136,10 @@ class TestIdP:
             sign_response=False, sign_assertion=sign_assertion, sign_alg=kwargs.pop(
                 "sign_alg", C.RSA_SHA256), digest_alg=kwargs.pop("digest_alg", C.SHA256),
             **extra, **kwargs))
+
+    @staticmethod
+    def decode(saml_response):
+        return base64.b64decode(saml_response)
 
     @staticmethod
     def encode(xml):

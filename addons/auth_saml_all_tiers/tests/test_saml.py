@@ -158,6 +158,17 @@ class TestSamlLogin(SamlCase):
             self.assertEqual(event.outcome, "success")
             self.assertIn("saml", event.details)
 
+    def test_encrypted_assertions(self):
+        self.provider.want_encrypted = True
+        # a signed but readable assertion is refused when encryption is required
+        self.assertRefused(self.sp_login(), "not encrypted")
+        self.opener.cookies.clear()
+        self.idp.encrypt_cert = self.provider.sp_certificate
+        fields = self.idp_answer(self.start_login())
+        self.assertIn(b"EncryptedAssertion", self.idp.decode(fields["SAMLResponse"]))
+        self.assertEqual(self.post_acs(fields).status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
+
     def test_idp_initiated_login_is_opt_in(self):
         _url, fields = self.idp.idp_initiated(self.provider.sp_entity_id, self.provider.sp_acs_url)
         self.assertRefused(self.post_acs(fields), "idp_initiated_disabled")
