@@ -121,9 +121,10 @@ class AuditEvent(models.Model):
     # ------------------------------------------------------------------
     # Append-only: nothing goes through the ORM, superuser included
     # ------------------------------------------------------------------
-    def _flush_search(self, domain, fields=None, order=None, seen=None):
+    def _search(self, *args, **kwargs):
+        # a search sees the events its own transaction has buffered
         self._flush_buffer()
-        return super()._flush_search(domain, fields=fields, order=order, seen=seen)
+        return super()._search(*args, **kwargs)
 
     # ------------------------------------------------------------------
     # The API every module uses

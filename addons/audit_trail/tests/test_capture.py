@@ -1,6 +1,7 @@
 import contextlib
 import json
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError
@@ -54,6 +55,55 @@ class TestCapture(AuditCase):
         events = self.events([("model", "=", "res.partner")])
         self.assertEqual(events.mapped("action"), ["write"])
         self.assertEqual(json.loads(events.changes), {"name": ["Still quiet", "Heard"]})
+
+    def test_writes_of_plain_columns_in_one_statement(self):
+        """Old values come from the rows, new ones from the cache, in every
+        representation the snapshot path gives them."""
+        self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        country = self.env.ref("base.be")
+        long_text = "x" * 2500
+        partners = self.env["res.partner"].create([
+            {"name": "One", "comment": "<p>first</p>", "color": 3},
+            {"name": "Two", "color": 0, "is_company": True}])
+        start = last_event_id(self.env)
+        partners.write({"comment": long_text, "color": 3, "country_id": country.id,
+                        "is_company": True, "ref": "R-2", "type": "invoice"})
+        partners[0].write({"name": "One"})  # no change: no event
+        events = self.Event.search([("id", ">", start)], order="id")
+        self.assertEqual(events.mapped("res_id"), partners.ids)
+        one, two = (json.loads(e.changes) for e in events)
+        truncated = "<p>" + long_text[:1997]  # html fields are sanitized: <p> wraps the text
+        self.assertEqual(set(one), {"comment", "country_id", "is_company", "ref", "type"})
+        self.assertEqual(one["comment"][0], "<p>first</p>")
+        self.assertTrue(one["comment"][1].startswith(truncated[:100]))
+        self.assertTrue(one["comment"][1].endswith("…"))
+        self.assertEqual(one["country_id"], [None, country.id])
+        self.assertEqual(one["is_company"], [False, True])
+        self.assertEqual(one["ref"], [None, "R-2"])
+        self.assertEqual(one["type"], ["contact", "invoice"])
+        self.assertEqual(two["comment"][0], None)
+        self.assertEqual(two["color"], [0, 3])
+        self.assertNotIn("is_company", two)  # unchanged
+
+    def test_a_flush_during_the_write_keeps_the_old_values(self):
+        """An override that flushes inside write(): the old values are read just
+        before the UPDATE."""
+        self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        partner = self.env["res.partner"].create({"name": "Before", "comment": "old"})
+        self.env.flush_all()
+        start = last_event_id(self.env)
+        Partner = type(partner)
+        original = Partner._validate_fields
+
+        def flushing_validate(records, *args, **kwargs):
+            records.env.flush_all()  # as a search() in a model's write() would
+            return original(records, *args, **kwargs)
+
+        with patch.object(Partner, "_validate_fields", flushing_validate):
+            partner.write({"comment": "new", "ref": "R-1"})
+        event = self.Event.search([("id", ">", start)])
+        self.assertEqual(json.loads(event.changes), {"comment": ["<p>old</p>", "<p>new</p>"],
+                                                     "ref": [None, "R-1"]})
 
     def test_secrets_never_reach_an_event(self):
         secret_values = ["correct-horse-battery", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "s3cr3t-v4lue"]
