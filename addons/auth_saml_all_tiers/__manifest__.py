@@ -10,6 +10,7 @@
     "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/auth_security_rules.xml",
         "views/auth_throttle_views.xml",
         "views/auth_saml_provider_views.xml",
         "views/auth_saml_templates.xml",

@@ -67,6 +67,13 @@ class SamlController(http.Controller):
             uid = self._acs(provider, SAMLResponse, RelayState)
         except saml.SamlError as error:
             return self._refuse(provider, error)
+        except Exception as error:  # noqa: BLE001 (a clear page and an audit event, always)
+            _logger.exception("SAML login through %s failed", provider.name)
+            request.env.cr.rollback()
+            return self._refuse(provider, saml.SamlError(
+                f"error: {type(error).__name__}", request.env._(
+                    "The sign-in could not be completed. An administrator can find the "
+                    "reason in the audit trail.")))
         # straight in, or to the second factor (or its enrolment) first
         return request.redirect(_get_login_redirect_url(uid or request.session.pre_uid,
                                                         redirect=_local_path(RelayState)))
@@ -101,12 +108,10 @@ class SamlController(http.Controller):
         if in_response_to:  # each request is answered once
             pending.pop(in_response_to, None)
             request.session[SESSION_REQUESTS] = pending
-        not_after = auth.get_last_assertion_not_on_or_after()
-        if not_after and not_after + min(provider.clock_skew, saml.MAX_CLOCK_SKEW) <= time.time():
-            raise saml.SamlError("expired", request.env._("The sign-in has expired."))
-        expires = saml.parse_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
-            not_after or time.time() + 3600)))
-        if not provider._remember_assertion(auth.get_last_assertion_id(), expires):
+        checked = saml.check_validated_response(auth.get_last_response_xml(),
+                                                provider.sp_acs_url, in_response_to)
+        if not provider._remember_assertion(auth.get_last_assertion_id(),
+                                            saml.parse_time(checked["expires"])):
             raise saml.SamlError("replay", request.env._("This sign-in was already used."))
         user = provider._user_for_assertion(auth.get_nameid(), auth.get_attributes())
         token = provider._issue_ticket(user)
@@ -148,7 +153,19 @@ class SamlController(http.Controller):
         """Single logout: a LogoutRequest from the IdP (ends this session) or
         the LogoutResponse to ours."""
         provider = self._provider(provider_id)
-        auth = provider._auth(provider.sp_sls_url, get=request.httprequest.args.to_dict())
+        args = request.httprequest.args.to_dict()
+        if "SAMLRequest" in args:
+            # a LogoutRequest ends a session: it must be signed, and for this session's identity
+            if not args.get("Signature"):
+                return self._refuse(provider, saml.SamlError("logout: unsigned", request.env._(
+                    "The logout message of the identity provider was refused.")))
+            nameid = saml.logout_request_nameid(args["SAMLRequest"])
+            if request.session.get("saml_provider_id") != provider.id \
+                    or nameid != request.session.get("saml_nameid"):
+                return self._refuse(provider, saml.SamlError(
+                    "logout: another identity", request.env._(
+                        "The logout message is for another session.")))
+        auth = provider._auth(provider.sp_sls_url, get=args)
         try:
             url = auth.process_slo(request_id=request.session.pop("saml_logout_request", None),
                                    delete_session_cb=lambda: request.session.logout(
@@ -195,7 +212,7 @@ class Home(TotpHome):
         # sudo: the half-logged-in user, who gave their password
         user = request.env["res.users"].sudo().browse(request.session.pre_uid) \
             if request.session.pre_uid and not request.session.uid else None
-        if not (user and request.httprequest.method == "POST"
+        if not (user and user.totp_enabled and request.httprequest.method == "POST"
                 and looks_like_recovery_code(token)):
             return super().web_totp(redirect=redirect, **kwargs)
         try:
@@ -203,11 +220,12 @@ class Home(TotpHome):
         except AccessDenied as error:
             request.env.cr.commit()  # the failure is counted and audited
             return request.render("auth_totp.auth_totp_form", {
-                "user": user, "error": str(error), "redirect": redirect})
+                "user": user, "error": str(error), "redirect": _local_path(redirect, None)})
         request.session.finalize(request.env)
         request.update_env(user=request.session.uid)
         request.update_context(**request.session.context)
-        return request.redirect(self._login_redirect(request.session.uid, redirect=redirect))
+        return request.redirect(self._login_redirect(request.session.uid,
+                                                     redirect=_local_path(redirect, None)))
 
     @http.route("/web/login/totp/enroll", type="http", auth="public", methods=["GET", "POST"],
                 sitemap=False)
@@ -215,18 +233,20 @@ class Home(TotpHome):
         """Forced enrolment: the role requires two-factor login and the user has
         no authenticator yet. The session stays half-open until a code from
         the new authenticator is entered."""
+        redirect = _local_path(redirect, None)
         if request.session.uid:
             return request.redirect(self._login_redirect(request.session.uid, redirect=redirect))
         if not request.session.pre_uid:
             return request.redirect("/web/login")
         # sudo: the half-logged-in user, who gave their password
         user = request.env["res.users"].sudo().browse(request.session.pre_uid)
-        if user.totp_enabled:
+        if user.totp_enabled or user._mfa_url() != "/web/login/totp/enroll":
             return request.redirect(self._login_redirect(user.id, redirect=redirect))
-        secret = request.session.get("totp_enroll_secret")
-        if not secret:
-            secret = request.session["totp_enroll_secret"] = \
-                base64.b32encode(secrets.token_bytes(20)).decode()
+        enrolment = request.session.get("totp_enroll") or {}
+        if enrolment.get("uid") != user.id:  # never another user's secret
+            enrolment = request.session["totp_enroll"] = {
+                "uid": user.id, "secret": base64.b32encode(secrets.token_bytes(20)).decode()}
+        secret = enrolment["secret"]
         error = None
         if request.httprequest.method == "POST":
             Throttle = request.env["auth.throttle"].sudo()  # sudo: counters belong to no user
@@ -237,7 +257,7 @@ class Home(TotpHome):
             elif code.isdigit() and user.with_user(user)._totp_try_setting(secret, int(code)):
                 Throttle._record_success(str(user.id), kind="totp")
                 user._totp_remember_code(code)
-                request.session.pop("totp_enroll_secret", None)
+                request.session.pop("totp_enroll", None)
                 codes = user._recovery_codes_generate()
                 user._mfa_audit("totp.enroll", "success")
                 request.session.finalize(request.env)

@@ -173,6 +173,47 @@ def peek_response(saml_response):
                                       else None)
 
 
+NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
+      "saml": "urn:oasis:names:tc:SAML:2.0:assertion"}
+
+
+def check_validated_response(xml, acs_url, in_response_to):
+    """Checks python3-saml leaves loose, on a response it has validated (one
+    assertion, signed): Destination and Recipient equal to the ACS URL (it
+    compares by prefix), no InResponseTo in the assertion of an unsolicited
+    response (a stripped SP-initiated one), and an expiry. Returns
+    {"expires": latest NotOnOrAfter}."""
+    root = OneLogin_Saml2_XML.to_etree(xml)
+    destination = root.get("Destination")
+    if destination and destination != acs_url:
+        raise SamlError("wrong_destination", "The response is for another service.")
+    expiries = []
+    for data in root.iterfind(".//saml:Assertion/saml:Subject/saml:SubjectConfirmation/"
+                              "saml:SubjectConfirmationData", NS):
+        if data.get("Recipient") and data.get("Recipient") != acs_url:
+            raise SamlError("wrong_recipient", "The response is for another service.")
+        if data.get("InResponseTo") and data.get("InResponseTo") != in_response_to:
+            raise SamlError("unknown_request", "This sign-in was not started from this browser.")
+        if data.get("NotOnOrAfter"):
+            expiries.append(data.get("NotOnOrAfter"))
+    for conditions in root.iterfind(".//saml:Assertion/saml:Conditions", NS):
+        if conditions.get("NotOnOrAfter"):
+            expiries.append(conditions.get("NotOnOrAfter"))
+    if not expiries:
+        raise SamlError("no_expiry", "The assertion has no expiry.")
+    return {"expires": max(expiries, key=OneLogin_Saml2_Utils.parse_SAML_to_time)}
+
+
+def logout_request_nameid(saml_request):
+    """The NameID of a deflated, base64 LogoutRequest (HTTP-Redirect)."""
+    from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request  # noqa: PLC0415
+    try:
+        xml = OneLogin_Saml2_Utils.decode_base64_and_inflate(saml_request)
+        return OneLogin_Saml2_Logout_Request.get_nameid(xml)
+    except Exception:  # noqa: BLE001 (malformed: no identity)
+        return None
+
+
 def parse_idp_metadata(xml, entity_id=None):
     """The IdP fields of a metadata document: entity id, SSO and SLO URLs
     (HTTP-Redirect binding) and signing certificates (all of them)."""

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import requests
 from odoo import api, fields, models
 from odoo.addons.security_roles.roles import ROLE_ORDER, role_rank
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..lib import saml
@@ -154,7 +154,22 @@ class AuthSamlProvider(models.Model):
                                                        vals.get("idp_entity_id")))
         return super().create(vals_list)
 
+    def _check_owner_provider(self):
+        """A provider the Owner logs in with is the Owner's to change: whoever
+        controls its certificates or key could log in as the Owner."""
+        if self.env.su:
+            return
+        owners = self.env["res.groups"]._security_owner_ids()
+        if self.env.uid in owners:
+            return
+        linked = self.env["res.users"].sudo().with_context(active_test=False).search_count(
+            [("id", "in", list(owners)), ("saml_provider_id", "in", self.ids)])
+        if linked:
+            raise AccessError(self.env._(
+                "Only the Owner can change a single sign-on provider the Owner logs in with."))
+
     def write(self, vals):
+        self._check_owner_provider()
         if vals.get("idp_metadata"):
             vals = dict(vals, **self._values_from_metadata(vals["idp_metadata"],
                                                            vals.get("idp_entity_id")))
@@ -216,6 +231,8 @@ class AuthSamlProvider(models.Model):
 
     def action_generate_sp_key(self):
         """A new RSA-3072 key and a self-signed certificate (10 years) for this SP."""
+        self.check_access("write")  # callable by RPC: the sudo write below needs this first
+        self._check_owner_provider()
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
@@ -319,6 +336,9 @@ class AuthSamlProvider(models.Model):
                 "saml_uid": nameid,
             })
             role = role or self.jit_role
+        if not role and self.group_map_ids and self.group_attribute:
+            # the IdP decides the role: no mapped group left, the default role
+            role = self.jit_role
         if role:
             user._saml_set_role(role)
         return user

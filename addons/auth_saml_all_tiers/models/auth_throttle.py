@@ -2,6 +2,7 @@ import logging
 from datetime import datetime, timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..lib import throttle
@@ -110,7 +111,10 @@ class AuthThrottle(models.Model):
                                kind=kind, key=key, n=failures), key=f"{kind}:{key}")
 
     def action_unlock(self):
-        self.sudo().unlink()  # sudo: Admin-only action (ACL below), counters have no owner
+        # a method anyone could call by RPC: the Admin check comes first
+        if not self.env.user.has_group("security_roles.group_role_admin"):
+            raise AccessError(self.env._("Only Admins can unlock logins."))
+        self.sudo().unlink()  # sudo: counters have no owner (ACL: Admins read only)
         return True
 
     @api.autovacuum

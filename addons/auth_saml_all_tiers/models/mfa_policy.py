@@ -5,7 +5,7 @@ import re
 import secrets
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessDenied, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
 
@@ -80,11 +80,24 @@ class ResUsersMfaPolicy(models.Model):
         return super()._rpc_api_keys_only() or self.mfa_required
 
     def action_totp_disable(self):  # core's own decorator asks for the password
+        owners = self.env["res.groups"]._security_owner_ids()
         for user in self:
             if user == self.env.user and user.mfa_required:
                 raise UserError(self.env._(
                     "Your role requires two-factor authentication: it cannot be turned off."))
-        return super().action_totp_disable()
+            if user.id in owners and self.env.uid not in owners and not self.env.su:
+                raise AccessError(self.env._(
+                    "Only the Owner can turn off the Owner's two-factor authentication."))
+        res = super().action_totp_disable()
+        # the codes of an authenticator that is gone go with it
+        self.env["auth.recovery.code"].sudo().search([("user_id", "in", self.ids)]).unlink()
+        return res
+
+    def _totp_try_setting(self, secret, code):
+        done = super()._totp_try_setting(secret, code)
+        if done:  # a new authenticator: codes of an earlier one stop working
+            self.env["auth.recovery.code"].sudo().search([("user_id", "=", self.id)]).unlink()
+        return done
 
     # -- recovery codes ---------------------------------------------------
     def _recovery_codes_generate(self):
@@ -169,6 +182,15 @@ class AuthRecoveryCodesWizard(models.TransientModel):
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
+
+    def set_values(self):
+        # the Owner's own protection is the Owner's to lower
+        owners = self.env["res.groups"]._security_owner_ids()
+        if self.mfa_policy_owner != self.env["res.users"]._mfa_policy("owner") \
+                and self.env.uid not in owners and not self.env.su:
+            raise AccessError(self.env._("Only the Owner can change the Owner's two-factor "
+                                         "policy."))
+        return super().set_values()
 
     mfa_policy_owner = fields.Selection(POLICY_SELECTION, string="Owner 2FA",
                                         config_parameter=POLICY_PARAM.format("owner"),

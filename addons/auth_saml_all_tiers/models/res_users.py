@@ -1,4 +1,5 @@
 import contextlib
+import contextvars
 import hashlib
 import logging
 import math
@@ -6,7 +7,7 @@ import math
 from passlib.context import CryptContext
 
 from odoo import SUPERUSER_ID, Command, api, fields, models
-from odoo.exceptions import AccessDenied
+from odoo.exceptions import AccessDenied, AccessError
 from odoo.http import request
 from odoo.tools import SQL
 
@@ -15,6 +16,7 @@ from odoo.addons.security_roles.roles import role_rank
 _logger = logging.getLogger(__name__)
 
 BCRYPT_COST = 12
+_VERIFIED_SSO = contextvars.ContextVar("auth_saml_verified_sso", default=False)
 
 
 class ResUsers(models.Model):
@@ -43,7 +45,7 @@ class ResUsers(models.Model):
         keys = [("login", login and login.strip().lower()),
                 ("ip", request.httprequest.remote_addr if request else None)]
         Throttle = self.env["auth.throttle"].sudo()  # sudo: counters belong to no user
-        wait = Throttle._retry_after(keys)
+        wait = 0 if _VERIFIED_SSO.get() else Throttle._retry_after(keys)
         if wait:
             _logger.warning("login attempt for %r refused: throttled for %.0f s", login, wait)
             raise AccessDenied(self.env._(
@@ -58,11 +60,16 @@ class ResUsers(models.Model):
 
     @classmethod
     def _login(cls, db, credential, user_agent_env):
+        # a verified SAML assertion is not a password guess: failed passwords
+        # (anyone can cause them) must not lock single sign-on out
+        token = _VERIFIED_SSO.set(credential.get("type") == "saml")
         try:
             return super()._login(db, credential, user_agent_env)
         except AccessDenied as denied:
             cls._throttle_failure(denied)
             raise
+        finally:
+            _VERIFIED_SSO.reset(token)
 
     @classmethod
     def check(cls, db, uid, passwd):
@@ -96,18 +103,31 @@ class ResUsersSaml(models.Model):
          "A SAML identity belongs to one user."),
     ]
 
+    def write(self, vals):
+        if {"saml_provider_id", "saml_uid"} & set(vals) and not self.env.su:
+            # linking the Owner to an IdP is logging in as the Owner: the Owner's call
+            owners = self.env["res.groups"]._security_owner_ids()
+            if self.env.uid not in owners and owners & set(self.ids):
+                raise AccessError(self.env._(
+                    "Only the Owner can link the Owner's account to single sign-on."))
+        return super().write(vals)
+
     def _check_credentials(self, credential, env):
         if credential.get("type") == "saml":
             return self._check_saml_ticket(credential)
-        auth_info = super()._check_credentials(credential, env)
-        if auth_info.get("auth_method") == "password":
-            # sudo: whether the user's provider is SSO-only
-            provider = self.env.user.sudo().saml_provider_id
-            if provider.sso_only and provider.active:
-                _logger.info("password login refused for %s: %s is SSO only",
-                             self.env.user.login, provider.name)
-                raise AccessDenied(self.env._("This account signs in with %s.", provider.name))
-        return auth_info
+        # sudo: whether the user's provider is SSO-only
+        provider = self.env.user.sudo().saml_provider_id
+        if credential.get("type") == "password" and provider.sso_only and provider.active:
+            # refused before the password is checked (no oracle); API keys still
+            # work for integrations (non-interactive calls only, as in core)
+            if not (env or {}).get("interactive", True) and self.env[
+                    "res.users.apikeys"]._check_credentials(
+                    scope="rpc", key=credential.get("password") or "") == self.env.uid:
+                return {"uid": self.env.uid, "auth_method": "apikey", "mfa": "default"}
+            _logger.info("password login refused for %s: %s is SSO only",
+                         self.env.user.login, provider.name)
+            raise AccessDenied(self.env._("This account signs in with %s.", provider.name))
+        return super()._check_credentials(credential, env)
 
     def _check_saml_ticket(self, credential):
         token = credential.get("token") or ""
@@ -119,8 +139,11 @@ class ResUsersSaml(models.Model):
         if not row:
             raise AccessDenied()
         provider = self.env["auth.saml.provider"].sudo().browse(row[0])
+        # the Owner always gives Odoo's own second factor
+        trusted = provider.trusted_mfa and self.env.uid not in \
+            self.env["res.groups"]._security_owner_ids()
         return {"uid": self.env.user.id, "auth_method": "saml",
-                "mfa": "skip" if provider.trusted_mfa else "default"}
+                "mfa": "skip" if trusted else "default"}
 
     def _saml_set_role(self, role):
         """Give the role mapped from the IdP groups. The Owner is left alone

@@ -4,6 +4,7 @@ import xmlrpc.client
 
 import pyotp
 
+from odoo.exceptions import AccessDenied
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
@@ -145,9 +146,37 @@ class TestMfaPolicy(HttpCase):
         self.assertEqual(len(stored), 10)
         wizard.with_user(self.admin).action_done()
         self.assertFalse(wizard.codes)
-        self.assertFalse(self.admin.with_user(self.admin)._recovery_code_check(new_codes[1]))
-        with self.assertRaises(Exception):  # noqa: B017 (AccessDenied of an old code)
+        self.admin.with_user(self.admin)._recovery_code_check(new_codes[1])  # accepted
+        with self.assertRaisesRegex(AccessDenied, "not valid"):
             self.admin.with_user(self.admin)._recovery_code_check(codes[2])
+        # another user cannot read the shown codes
+        other = self.env[action["res_model"]].with_user(self.editor).search([])
+        self.assertFalse(other)
+        # the codes go with the authenticator: a new one starts without them
+        self.admin.sudo().totp_secret = False
+        secret = pyotp.random_base32()
+        self.assertTrue(self.admin.with_user(self.admin)._totp_try_setting(
+            secret, int(pyotp.TOTP(secret).now())))
+        self.admin.invalidate_recordset()
+        self.assertEqual(self.admin.recovery_code_count, 0)
+
+
+    def test_enrolment_redirect_is_local_only(self):
+        for target in ("javascript:alert(1)", "//evil.example.com/", "https://evil.example.com/"):
+            self.opener.cookies.clear()
+            page = self.url_open("/web/login").text
+            self.url_open("/web/login", data={"login": "mfa.admin", "password":
+                                              "mfa-admin-password", "csrf_token": self.csrf(page),
+                                              "redirect": target}, allow_redirects=False)
+            page = self.url_open("/web/login/totp/enroll?redirect=" + target).text
+            secret = re.search(r'class="o_totp_secret">([A-Z2-7 ]+)<', page).group(1)
+            done = self.post_code("/web/login/totp/enroll?redirect=" + target,
+                                  pyotp.TOTP(secret.replace(" ", "")).now(), page)
+            anchor = re.search(r"<a[^>]*o_recovery_continue[^>]*>", done.text).group(0)
+            link = html.unescape(re.search(r'href="([^"]*)"', anchor).group(1))
+            self.assertTrue(link.startswith("/") and not link.startswith("//"), link)
+            self.assertNotIn("evil", link)
+            self.admin.sudo().totp_secret = False  # enrol again next time
 
     def test_required_2fa_cannot_be_turned_off_by_its_user(self):
         self.admin.sudo().totp_secret = pyotp.random_base32()

@@ -1,10 +1,11 @@
 import copy
+import datetime
 import html
 import re
 import urllib.parse
 
 from lxml import etree
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
@@ -207,6 +208,14 @@ class TestSamlLogin(SamlCase):
         self.assertEqual(bob.security_role, "editor")
         self.assertEqual(self.session_uid(), bob.id)
         self.assertFalse(bob.has_group("base.group_system"))
+        # no mapped group left: the provider's default role
+        self.url_open("/web/session/logout", allow_redirects=False)
+        self.provider.jit_role = "viewer"
+        self.idp.user = {"name_id": "bob-42", "attributes": {
+            "login": ["bob@sso.example.com"], "groups": ["unmapped"]}}
+        self.assertEqual(self.sp_login().status_code, 303)
+        bob.invalidate_recordset()
+        self.assertEqual(bob.security_role, "viewer")
         # no mapped group: the default role for a new user
         self.url_open("/web/session/logout", allow_redirects=False)
         self.idp.user = {"name_id": "carol", "attributes": {"login": ["carol@sso.example.com"]}}
@@ -225,6 +234,67 @@ class TestSamlLogin(SamlCase):
         response = self.sp_login()
         self.assertEqual(urllib.parse.urlsplit(response.headers["Location"]).path,
                          "/odoo/contacts")
+        self.assertEqual(self.session_uid(), self.alice.id)
+
+    def test_the_owner_is_protected_from_admins(self):
+        owner = self.env.ref("base.user_admin")
+        admin = new_test_user(self.env, "saml.admin2", "security_roles.group_role_admin",
+                              password="saml-admin2-password")
+        with self.assertRaisesRegex(AccessError, "Only the Owner can link"):
+            owner.with_user(admin).write({"saml_provider_id": self.provider.id,
+                                          "saml_uid": "mallory"})
+        owner.write({"saml_provider_id": self.provider.id, "saml_uid": "owner"})  # as superuser
+        with self.assertRaisesRegex(AccessError, "provider the Owner logs in with"):
+            self.provider.with_user(admin).write({"idp_certificates": make_keypair()[1]})
+        with self.assertRaisesRegex(AccessError, "provider the Owner logs in with"):
+            self.provider.with_user(admin).action_generate_sp_key()
+        # a provider trusted for 2FA does not skip the Owner's second factor
+        self.provider.trusted_mfa = True
+        self.idp.user = {"name_id": "owner", "attributes": {}}
+        response = self.sp_login()
+        self.assertTrue(urllib.parse.urlsplit(response.headers["Location"]).path.startswith(
+            "/web/login/totp"))
+        self.assertFalse(self.session_uid())
+
+    def test_rpc_callers_without_rights_change_nothing(self):
+        editor = new_test_user(self.env, "saml.editor2", "security_roles.group_role_editor",
+                               password="saml-editor2-password")
+        with self.assertRaises(AccessError):
+            self.provider.with_user(editor).action_generate_sp_key()
+        self.env["auth.throttle"].sudo()._record_failure([("login", "someone")])
+        with self.assertRaises(AccessError):
+            self.env["auth.throttle"].sudo().search([]).with_user(editor).action_unlock()
+        self.assertTrue(self.env["auth.throttle"].sudo().search([("key", "=", "someone")]))
+
+    def test_sso_only_api_keys_and_throttle(self):
+        self.provider.sso_only = True
+        self.env.flush_all()  # the logins below run on their own cursor
+        Users = self.env.registry["res.users"]
+        db = self.env.cr.dbname
+        for password in ("alice-local-password", "a-wrong-password"):  # no oracle
+            try:
+                Users.authenticate(db, {"type": "password", "login": self.alice.login,
+                                        "password": password}, {"interactive": True})
+            except AccessDenied as refused:
+                self.assertIn("signs in with Test IdP", str(refused))
+            else:
+                self.fail("an SSO-only account logged in with a password")
+        key = self.env["res.users.apikeys"].with_user(self.alice)._generate(
+            None, "integration", datetime.datetime.now() + datetime.timedelta(days=1))
+        self.env.flush_all()
+        self.assertEqual(Users.authenticate(db, {"type": "password", "login": self.alice.login,
+                                                 "password": key}, {"interactive": False})
+                         ["uid"], self.alice.id)
+        # failed passwords (anyone can cause them) do not lock SSO out
+        for _i in range(12):
+            self.env["auth.throttle"].sudo()._record_failure([("login", self.alice.login)])
+        with self.assertRaisesRegex(AccessDenied, "Too many failed logins"):
+            Users.authenticate(db, {"type": "password", "login": self.alice.login,
+                                    "password": "guess"}, {"interactive": True})
+        self.env.cr.execute("SELECT locked_until IS NOT NULL FROM auth_throttle"
+                            " WHERE kind = 'login' AND key = %s", [self.alice.login])
+        self.assertTrue(self.env.cr.fetchone()[0])
+        self.assertEqual(self.sp_login().status_code, 303)
         self.assertEqual(self.session_uid(), self.alice.id)
 
     def test_an_assertion_never_takes_over_another_account(self):
@@ -305,6 +375,19 @@ class TestSamlLogin(SamlCase):
         self.assertEqual(response.status_code, 303, response.text[:300])
         self.assertFalse(self.session_uid())
 
+    def test_logout_requests_must_be_signed_and_for_this_session(self):
+        self.assertEqual(self.sp_login().status_code, 303)
+        for name_id, sign in (("alice", False), ("someone-else", True)):
+            request_id = self.idp.server.create_logout_request(
+                self.provider.sp_sls_url, self.provider.sp_entity_id,
+                name_id=self.idp_name_id(name_id), sign=False)
+            info = self.idp.server.apply_binding(
+                "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect", str(request_id[1]),
+                self.provider.sp_sls_url, "", sign=sign, sigalg=saml.C.RSA_SHA256)
+            response = self.url_open(dict(info["headers"])["Location"], allow_redirects=False)
+            self.assertEqual(response.status_code, 403)
+            self.assertEqual(self.session_uid(), self.alice.id)  # still logged in
+
     @staticmethod
     def idp_name_id(text):
         from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NameID
@@ -347,23 +430,59 @@ class TestSamlAttacks(SamlCase):
                                     "https://other-sp.example.com/acs")
         self.assertRefused(self.post_acs({"SAMLResponse": self.idp.encode(xml)}), "invalid")
 
-    def test_expired_and_not_yet_valid(self):
+    def test_expired_not_yet_valid_and_clock_skew(self):
         self.provider.write({"allow_idp_initiated": True, "clock_skew": 60})
+        from onelogin.saml2.utils import OneLogin_Saml2_Utils as U  # noqa: PLC0415
 
-        def shift(seconds):
+        def conditions(not_before=None, not_after=None, subject=0):
+            """Conditions at now + the given offsets; the subject confirmation
+            shifted by `subject` seconds."""
             def change(assertion):
-                from onelogin.saml2.utils import OneLogin_Saml2_Utils as U
-                for node in assertion.iter():
-                    for attr in ("NotBefore", "NotOnOrAfter"):
-                        if node.get(attr):
-                            node.set(attr, U.parse_time_to_SAML(
-                                U.parse_SAML_to_time(node.get(attr)) + seconds))
+                now = U.now()
+                node = assertion.find("saml:Conditions", NS)
+                if not_before is not None:
+                    node.set("NotBefore", U.parse_time_to_SAML(now + not_before))
+                if not_after is not None:
+                    node.set("NotOnOrAfter", U.parse_time_to_SAML(now + not_after))
+                data = assertion.find(".//saml:SubjectConfirmationData", NS)
+                data.set("NotOnOrAfter", U.parse_time_to_SAML(
+                    U.parse_SAML_to_time(data.get("NotOnOrAfter")) + subject))
             return change
 
-        self.assertRefused(self.post_acs(self.forged(change=shift(-3600))), "invalid")
-        self.assertRefused(self.post_acs(self.forged(change=shift(+3600))), "invalid")
-        # within the configured skew: accepted
-        self.assertEqual(self.post_acs(self.forged(change=shift(-290))).status_code, 303)
+        # the subject confirmation has expired
+        self.assertRefused(self.post_acs(self.forged(change=conditions(subject=-3600))),
+                           "invalid")
+        # Conditions outside the 60 s skew: refused; inside: accepted
+        self.assertRefused(self.post_acs(self.forged(change=conditions(not_after=-90))),
+                           "has expired")
+        self.assertRefused(self.post_acs(self.forged(change=conditions(not_before=90))),
+                           "not valid yet")
+        self.assertEqual(self.post_acs(self.forged(change=conditions(not_after=-30)))
+                         .status_code, 303)
+        self.url_open("/web/session/logout", allow_redirects=False)
+        self.assertEqual(self.post_acs(self.forged(change=conditions(not_before=30)))
+                         .status_code, 303)
+        self.url_open("/web/session/logout", allow_redirects=False)
+        # the same assertion times with a 10 s skew: refused
+        self.provider.clock_skew = 10
+        self.assertRefused(self.post_acs(self.forged(change=conditions(not_after=-30))),
+                           "has expired")
+
+    def test_stripped_in_response_to_and_no_expiry(self):
+        self.provider.allow_idp_initiated = True
+        # an SP-initiated answer whose Response lost its InResponseTo, posted elsewhere
+        fields = self.idp_answer(self.start_login())
+        root = etree.fromstring(self.idp.decode(fields["SAMLResponse"]))
+        del root.attrib["InResponseTo"]
+        self.opener.cookies.clear()
+        self.assertRefused(self.post_acs({"SAMLResponse": self.idp.encode(
+            etree.tostring(root))}), "unknown_request")
+
+        def no_expiry(assertion):
+            del assertion.find("saml:Conditions", NS).attrib["NotOnOrAfter"]
+            del assertion.find(".//saml:SubjectConfirmationData", NS).attrib["NotOnOrAfter"]
+
+        self.assertRefused(self.post_acs(self.forged(change=no_expiry)), "no_expiry")
 
     def test_unsigned_other_key_and_sha1(self):
         self.provider.allow_idp_initiated = True
