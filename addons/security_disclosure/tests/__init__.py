@@ -1,0 +1,4 @@
+from . import test_workflow
+from . import test_sla
+from . import test_intake
+from . import test_leak
