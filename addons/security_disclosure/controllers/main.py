@@ -350,6 +350,7 @@ class SecurityDisclosurePortal(CustomerPortal):
         return request.render("security_disclosure.portal_my_advisory", {
             "advisory": advisory, "receipt": receipt, "is_reviewer": is_reviewer,
             "comments": comments, "patches": advisory_sudo.patch_attachment_ids,
+            "reviewed": is_reviewer and advisory_sudo.reporter_approved_date,
             "page_name": "security_advisory"})
 
     @http.route("/my/security/advisories/<int:advisory_id>/files/<int:attachment_id>",

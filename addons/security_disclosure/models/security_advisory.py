@@ -28,7 +28,7 @@ SEVERITIES = [("none", "None"), ("low", "Low"), ("medium", "Medium"), ("high", "
 # What the public, the recipients and the reporter read of an advisory.
 CONTENT_FIELDS = ("title", "component", "affected_versions", "fixed_versions", "cwe_id",
                   "cwe_name", "cve", "cvss31_vector", "cvss40_vector", "summary", "impact",
-                  "workaround", "solution")
+                  "workaround", "solution", "patch_attachment_ids")
 TEAM = "security_disclosure.group_security_team"
 # Changed by the workflow's actions only, never by a plain write (RPC included).
 WORKFLOW_FIELDS = {"state", "reporter_approved_date", "approval_user_ids", "approved_date",
@@ -67,9 +67,11 @@ class SecurityAdvisory(models.Model):
     impact = fields.Text()
     workaround = fields.Text()
     solution = fields.Text()
-    patch_attachment_ids = fields.One2many(
-        "ir.attachment", "res_id", string="Patches",
-        domain=[("res_model", "=", "security.advisory")])
+    # Only files explicitly added here are published with the advisory; other
+    # attachments of the chatter stay with the team.
+    patch_attachment_ids = fields.Many2many(
+        "ir.attachment", "security_advisory_patch_rel", "advisory_id", "attachment_id",
+        string="Patches")
     report_ids = fields.Many2many("security.report", "security_advisory_report_rel",
                                   "advisory_id", "report_id", string="Reports", groups=TEAM)
     credit_names = fields.Char(compute="_compute_credit_names",
@@ -161,6 +163,16 @@ class SecurityAdvisory(models.Model):
                 raise ValidationError(self.env._("A CWE looks like CWE-79."))
             if advisory.cve and not re.fullmatch(r"CVE-\d{4}-\d{4,}", advisory.cve):
                 raise ValidationError(self.env._("A CVE looks like CVE-2024-12345."))
+
+    @api.constrains("patch_attachment_ids")
+    def _check_patches(self):
+        for advisory in self:
+            # sudo: the files' owner document decides, whoever links them
+            for attachment in advisory.patch_attachment_ids.sudo():
+                if (attachment.res_model, attachment.res_id) != (self._name, advisory.id):
+                    raise ValidationError(self.env._(
+                        "%(file)s belongs to another document: upload patches on the advisory.",
+                        file=attachment.name))
 
     @api.constrains("embargo_date", "broadcast_date")
     def _check_embargo(self):
@@ -364,7 +376,9 @@ class SecurityAdvisory(models.Model):
         # sudo: revisions are written by the workflow only; the team reads them
         self.env["security.advisory.revision"].sudo().create({
             "advisory_id": self.id, "number": number, "summary": summary,
-            "snapshot": "\n".join(f"{f}: {self[f] or ''}" for f in CONTENT_FIELDS),
+            "snapshot": "\n".join(f"{f}: {self[f] or ''}" for f in CONTENT_FIELDS
+                                   if f != "patch_attachment_ids")
+            + "\npatches: " + ", ".join(self.sudo().patch_attachment_ids.mapped("name")),
         })
 
     def _credits(self):

@@ -28,6 +28,11 @@ class TestEmbargoLeak(HttpCase):
         cls.patch = env["ir.attachment"].with_user(cls.team_editor).create({
             "name": "fix.patch", "raw": f"--- a\n+++ b\n{SECRET}\n".encode(),
             "res_model": "security.advisory", "res_id": cls.advisory.id})
+        cls.advisory.with_user(cls.team_editor).patch_attachment_ids = cls.patch
+        # A file of the team's chatter is not a patch: never published.
+        cls.chatter_file = env["ir.attachment"].with_user(cls.team_editor).create({
+            "name": "exploit.py", "raw": f"exploit {SECRET}".encode(),
+            "res_model": "security.advisory", "res_id": cls.advisory.id})
         cls.advisory.with_user(cls.team_editor).message_post(
             body=f"Internal discussion {SECRET}", message_type="comment",
             subtype_xmlid="mail.mt_comment")
@@ -269,6 +274,8 @@ class TestEmbargoLeak(HttpCase):
                 self.assertEqual(osv["severity"][0]["type"], "CVSS_V3")
                 patch = self.url_open(f"/security/advisories/{ref}/files/{self.patch.id}")
                 self.assertEqual(patch.status_code, 200, who)
+                exploit = self.url_open(f"/security/advisories/{ref}/files/{self.chatter_file.id}")
+                self.assertEqual(exploit.status_code, 404, who)
                 self.assertIn("Alice Finder", self.url_open("/security/hall-of-fame").text)
                 if user:
                     env = self.env(user=user)
