@@ -116,6 +116,7 @@ class SecurityDisclosure(http.Controller):
         # read reports; only the fields above, all validated, are written
         report = request.env["security.report"].sudo().create(vals)
         if blobs:
+            # sudo: the visitor's own files, attached to the report just created
             request.env["ir.attachment"].sudo().create([{
                 "name": strip_html(name)[:200] or "attachment", "raw": data,
                 "res_model": "security.report", "res_id": report.id,
@@ -137,7 +138,7 @@ class SecurityDisclosure(http.Controller):
                 sitemap=False, website=True)
     def security_txt(self, **kw):
         params = _params()
-        base = request.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        base = params.get_param("web.base.url")
         contacts = [c.strip() for c in (params.get_param("security_disclosure.contact") or "")
                     .split(",") if c.strip()]
         if not contacts:
@@ -237,17 +238,21 @@ class SecurityDisclosure(http.Controller):
         attachment = advisory.sudo().patch_attachment_ids.filtered(lambda a: a.id == attachment_id)
         if not attachment:
             raise NotFound()
-        return request.env["ir.binary"]._get_stream_from(attachment.sudo()).get_response(
+        return request.env["ir.binary"]._get_stream_from(attachment).get_response(
             as_attachment=True)
 
     @http.route("/security/advisories/ack/<int:receipt_id>/<string:token>", type="http",
                 auth="public", methods=["GET", "POST"], sitemap=False, website=True)
     def advisory_ack(self, receipt_id, token, **kw):
+        """The e-mailed link: GET asks (mail scanners follow links), POST records."""
         receipt = request.env["security.advisory.receipt"].browse(receipt_id)
-        # sudo: existence only; _acknowledge checks the token
-        if not receipt.sudo().exists() or not receipt._acknowledge(token=token):
+        # sudo: existence only; the token is checked before anything is shown or done
+        if not receipt.sudo().exists() or not receipt._token_ok(token):
             raise NotFound()
-        return request.render("security_disclosure.advisory_ack_done", {})
+        if request.httprequest.method == "POST":
+            receipt._acknowledge(token=token)
+            return request.render("security_disclosure.advisory_ack_done", {"done": True})
+        return request.render("security_disclosure.advisory_ack_done", {"done": False})
 
     @http.route("/security/hall-of-fame", type="http", auth="public", methods=["GET"], website=True)
     def hall_of_fame(self, **kw):
@@ -256,6 +261,7 @@ class SecurityDisclosure(http.Controller):
             order="published_date desc")
         entries = []
         for advisory in advisories:
+            # sudo: published advisories only; names of reporters who consented
             for name in advisory.sudo()._credits():
                 entries.append({"name": name, "advisory": advisory})
         return request.render("security_disclosure.hall_of_fame", {"entries": entries})
@@ -359,7 +365,7 @@ class SecurityDisclosurePortal(CustomerPortal):
         advisory = self._my_advisory(advisory_id)
         # sudo: a file of an advisory the user may read, and only that
         attachment = advisory.sudo().patch_attachment_ids.filtered(
-            lambda a: a.id == attachment_id)
+            lambda a: a.id == attachment_id)  # sudo: see above
         if not attachment:
             raise NotFound()
         return request.env["ir.binary"]._get_stream_from(attachment).get_response(
@@ -370,6 +376,7 @@ class SecurityDisclosurePortal(CustomerPortal):
     def my_security_advisory_ack(self, advisory_id, **kw):
         advisory = self._my_advisory(advisory_id)
         partner = request.env.user.partner_id
+        # sudo: the user's own receipt of an advisory they may read
         receipt = advisory.sudo().receipt_ids.filtered(lambda r: r.partner_id == partner)
         if not receipt:
             raise NotFound()

@@ -485,6 +485,11 @@ class SecurityAdvisoryReceipt(models.Model):
         # sudo: the token is read to build the recipient's own link
         return f"{self.get_base_url()}/security/advisories/ack/{self.id}/{self.sudo().token}"
 
+    def _token_ok(self, token):
+        self.ensure_one()
+        # sudo: compares the token; it is never returned
+        return bool(token) and consteq(self.sudo().token or "", token)
+
     def _acknowledge(self, token=None, partner=None):
         """Acknowledge with the e-mailed token or as the recipient partner."""
         self.ensure_one()

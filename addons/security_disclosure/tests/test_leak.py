@@ -38,6 +38,8 @@ class TestEmbargoLeak(HttpCase):
             subtype_xmlid="mail.mt_comment")
         cls.advisory.with_user(cls.team_editor).message_post(
             body=f"Note {SECRET}", subtype_xmlid="mail.mt_note")
+        cls.advisory.with_user(cls.team_editor).activity_schedule(
+            "mail.mail_activity_data_todo", user_id=cls.team_admin.id, note=f"Todo {SECRET}")
         cls.advisory.with_user(cls.team_editor).action_send_to_reporter()
         cls.advisory._reporter_approve(cls.reporter.partner_id)
         cls.advisory.with_user(cls.team_admin).action_approve()
@@ -79,6 +81,9 @@ class TestEmbargoLeak(HttpCase):
         self.assertFalse(self.patch.with_env(env).has_access("read"), who)
         with self.assertRaises(Exception, msg=who):
             self.patch.with_env(env).read(["raw"])
+        if env["mail.activity"].has_access("read"):
+            self.assertFalse(env["mail.activity"].search(
+                [("res_model", "in", CONFIDENTIAL)]), who)
         if env["mail.followers"].has_access("read"):
             self.assertFalse(env["mail.followers"].search(
                 [("res_model", "in", CONFIDENTIAL)]), who)
@@ -239,6 +244,20 @@ class TestEmbargoLeak(HttpCase):
         self._sees(self.team_viewer, "team-viewer-pass", "team viewer")
         self.assertTrue(self.advisory.with_user(self.team_viewer).search_read([], ["title"]))
 
+    def test_08_receipt_link_from_the_email(self):
+        receipt = self.advisory.receipt_ids.filtered(
+            lambda r: r.partner_id == self.recipient.partner_id)
+        url = f"/security/advisories/ack/{receipt.id}/{receipt.sudo().token}"
+        self.assertEqual(self.url_open(f"/security/advisories/ack/{receipt.id}/forged")
+                         .status_code, 404)
+        page = self.url_open(url)
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn(SECRET, page.text)
+        self.assertFalse(receipt.ack_date, "following the link alone records nothing")
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        self.assertEqual(self.url_open(url, data={"csrf_token": csrf}).status_code, 200)
+        self.assertTrue(receipt.ack_date)
+
     def _csrf(self):
         page = self.url_open(f"/my/security/advisories/{self.advisory.id}")
         marker = 'name="csrf_token" value="'
@@ -282,10 +301,15 @@ class TestEmbargoLeak(HttpCase):
                     self.assertEqual(env["security.advisory"].search([]), self.advisory)
                     # The public version: the team's chatter, receipts and files
                     # stay with the team.
-                    self.assertFalse(env["mail.message"].search(
-                        [("model", "=", "security.advisory"), ("body", "ilike", SECRET)]), who)
-                    self.assertFalse(env["mail.message"].search(
-                        [("model", "=", "security.advisory")]), who)
+                    leaked = env["mail.message"].search([("body", "ilike", SECRET)])
+                    self.assertFalse(leaked, f"{who}: " + repr(leaked.sudo().read(
+                        ["model", "message_type", "author_id", "partner_ids", "body"])))
+                    leaked = env["mail.message"].search([("model", "=", "security.advisory")])
+                    self.assertFalse(leaked, f"{who}: " + repr(leaked.sudo().read(
+                        ["message_type", "author_id", "partner_ids", "subtype_id", "body"])))
+                    if env["mail.activity"].has_access("read"):
+                        self.assertFalse(env["mail.activity"].search(
+                            [("res_model", "=", "security.advisory")]), who)
                     self.logout()
         # Withdrawn: still listed, marked withdrawn; OSV says so.
         self.advisory.with_user(self.team_admin).action_withdraw()
