@@ -1,11 +1,9 @@
-import base64
-import json
 import logging
 
 from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import _, fields, http
-from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 from odoo.tools import email_normalize
 

@@ -1,4 +1,5 @@
 import logging
+import re
 import secrets
 from datetime import timedelta
 
@@ -157,7 +158,6 @@ class SecurityAdvisory(models.Model):
 
     @api.constrains("cwe_id", "cve")
     def _check_ids(self):
-        import re
         for advisory in self:
             if advisory.cwe_id and not re.fullmatch(r"CWE-[1-9]\d{0,5}", advisory.cwe_id):
                 raise ValidationError(self.env._("A CWE looks like CWE-79."))
