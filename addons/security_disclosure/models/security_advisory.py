@@ -222,14 +222,27 @@ class SecurityAdvisory(models.Model):
         """Before publication, only team members follow an advisory: a follower
         receives every message of it."""
         if partner_ids and self.filtered(lambda a: a.state not in ("public", "withdrawn")):
-            team_partners = self.env.ref(TEAM).sudo().users.partner_id
-            outsiders = self.env["res.partner"].browse(partner_ids) - team_partners
-            if outsiders:
-                raise UserError(self.env._(
-                    "Only members of the Security team can follow an unpublished advisory "
-                    "(%(names)s cannot). Recipients get the broadcast instead.",
-                    names=", ".join(outsiders.mapped("display_name"))))
+            self._check_team_partners(self.env["res.partner"].browse(partner_ids),
+                                      self.env._("follow"))
         return super().message_subscribe(partner_ids=partner_ids, subtype_ids=subtype_ids)
+
+    def message_post(self, **kwargs):
+        """Before publication a message goes to team members only: a partner
+        named as recipient would receive it, and could read it afterwards."""
+        if kwargs.get("partner_ids") and self.filtered(
+                lambda a: a.state not in ("public", "withdrawn")):
+            self._check_team_partners(self.env["res.partner"].browse(kwargs["partner_ids"]),
+                                      self.env._("receive messages of"))
+        return super().message_post(**kwargs)
+
+    def _check_team_partners(self, partners, what):
+        team_partners = self.env.ref(TEAM).sudo().users.partner_id
+        outsiders = partners - team_partners
+        if outsiders:
+            raise UserError(self.env._(
+                "Only members of the Security team can %(what)s an unpublished advisory "
+                "(%(names)s cannot). Recipients get the broadcast instead.",
+                what=what, names=", ".join(outsiders.mapped("display_name"))))
 
     @api.model
     def _get_thread_with_access(self, thread_id, mode="read", **kwargs):

@@ -23,6 +23,8 @@ class TestEmbargoLeak(HttpCase):
         cls.report = make_report(env, cls.reporter.partner_id)
         cls.other_report = make_report(env, cls.other_reporter.partner_id,
                                        title="Another issue")
+        # A real portal token of a linked report opens the report, never the advisory.
+        cls.report_token = cls.report._portal_ensure_token()
         editor_env = env(user=cls.team_editor)
         cls.advisory = make_advisory(editor_env, cls.report)
         cls.patch = env["ir.attachment"].with_user(cls.team_editor).create({
@@ -99,7 +101,7 @@ class TestEmbargoLeak(HttpCase):
                     domain = []
                 self.assertFalse(Model.search(domain), f"{who}: {model}")
 
-    def _http_paths_blind(self, who, internal=False):
+    def _http_paths_blind(self, who, logged_in=False):
         """Every HTTP path of this session finds nothing of the advisory."""
         ref, adv_id = self.advisory.name, self.advisory.id
         urls = [
@@ -113,6 +115,8 @@ class TestEmbargoLeak(HttpCase):
             f"/web/content/security.advisory/{adv_id}/title",
             f"/web/image/security.advisory/{adv_id}/title",
             f"/web/content/{self.patch.id}?access_token=x",
+            f"/web/content/{self.patch.id}?access_token={self.report_token}",
+            f"/my/security/advisories/{adv_id}?access_token={self.report_token}",
         ]
         for url in urls:
             response = self.url_open(url, allow_redirects=False)
@@ -128,12 +132,13 @@ class TestEmbargoLeak(HttpCase):
             self.assertNotIn(SECRET, response.text, f"{who}: {url}")
             self.assertNotIn(ref, response.text, f"{who}: {url}")
         # Chatter routes, with and without forged portal credentials
-        for kwargs in ({}, {"token": "x"}, {"hash": "x", "pid": self.reporter.partner_id.id}):
+        for kwargs in ({}, {"token": "x"}, {"token": self.report_token},
+                       {"hash": "x", "pid": self.reporter.partner_id.id}):
             data = self._rpc("/mail/thread/data", {
                 "thread_model": "security.advisory", "thread_id": adv_id,
                 "request_list": ["followers", "attachments", "suggestedRecipients"], **kwargs})
             self.assertNotIn(SECRET, json.dumps(data), f"{who}: /mail/thread/data {kwargs}")
-        if internal:
+        if logged_in:
             data = self._rpc("/mail/thread/messages", {
                 "thread_model": "security.advisory", "thread_id": adv_id})
             self.assertNotIn(SECRET, json.dumps(data, default=str), who)
@@ -182,7 +187,7 @@ class TestEmbargoLeak(HttpCase):
             with self.subTest(who=who):
                 self._orm_paths_blind(user, who)
                 self.authenticate(user.login, password)
-                self._http_paths_blind(who)
+                self._http_paths_blind(who, logged_in=True)
                 self.logout()
 
     def test_03_internal_outsiders_reach_nothing(self):
@@ -191,8 +196,24 @@ class TestEmbargoLeak(HttpCase):
                 self.assertFalse(user.has_group(TEAM))
                 self._orm_paths_blind(user, role)
                 self.authenticate(user.login, password)
-                self._http_paths_blind(role, internal=True)
+                self._http_paths_blind(role, logged_in=True)
                 self.logout()
+                # XML-RPC, as an integration with the user's password would call it
+                found = self.xmlrpc_object.execute_kw(
+                    self.env.cr.dbname, user.id, password, "security.advisory", "search_read",
+                    [[]], {"fields": ["title", "summary"]})
+                self.assertEqual(found, [], role)
+
+    def test_03b_reporter_sees_no_draft_before_review(self):
+        draft = make_advisory(self.env(user=self.team_editor), self.report,
+                              title=f"Second draft {SECRET}")
+        env = self.env(user=self.reporter)
+        self.assertNotIn(draft, env["security.advisory"].search([]))
+        self.authenticate("reporter.portal", "reporter-pass")
+        self.assertEqual(self.url_open(f"/my/security/advisories/{draft.id}").status_code, 404)
+        self.assertNotIn("Second draft", self.url_open("/my/security/advisories").text)
+        # the reporter of the linked report reads the advisory under review and after
+        self.assertIn(self.advisory, env["security.advisory"].search([]))
 
     def test_04_attachment_sharing_refused(self):
         patch = self.patch.with_user(self.team_admin)

@@ -163,6 +163,13 @@ class TestAdvisoryWorkflow(TransactionCase):
         advisory.with_user(self.team_editor).message_subscribe(
             partner_ids=self.team_viewer.partner_id.ids)
         self.assertIn(self.team_viewer.partner_id, advisory.message_partner_ids)
+        # Naming an outsider as recipient of a message is refused the same way
+        with self.assertRaisesRegex(UserError, "Only members of the Security team"):
+            advisory.with_user(self.team_editor).message_post(
+                body="FYI", partner_ids=self.out_editor.partner_id.ids)
+        message = advisory.with_user(self.team_editor).message_post(
+            body="FYI", partner_ids=self.team_admin.partner_id.ids)
+        self.assertEqual(message.partner_ids, self.team_admin.partner_id)
 
     def test_credits_only_with_consent(self):
         anonymous = make_report(self.env, self.other_reporter.partner_id, credit_preference="none")
