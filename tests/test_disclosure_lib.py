@@ -121,6 +121,12 @@ def test_osv_record():
     assert record["affected"][0]["package"] == {"ecosystem": "Odoo", "name": "mail"}
     assert record["withdrawn"] == "2026-12-20T10:00:00Z"
     assert record["credits"] == [{"name": "Alice Finder", "type": "FINDER"}]
+    assert osv.validate(record) is record
+    broken = dict(record, severity=[{"type": "CVSS_V9", "score": "x"}])
+    with pytest.raises(osv.OsvInvalid, match="severity"):
+        osv.validate(broken)
+    with pytest.raises(osv.OsvInvalid, match="modified"):
+        osv.validate(dict(record, modified="yesterday"))
 
 
 def test_security_txt_expires_in_the_future():

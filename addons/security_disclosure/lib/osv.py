@@ -1,5 +1,10 @@
 """OSV (Open Source Vulnerability format) records of advisories."""
+import json
 import re
+from functools import lru_cache
+from pathlib import Path
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 def _rfc3339(value):
@@ -42,4 +47,30 @@ def build_osv(adv, ecosystem="Odoo"):
         record["credits"] = [{"name": name, "type": "FINDER"} for name in adv["credits"]]
     if adv.get("cwe_id"):
         record["database_specific"] = {"cwe_ids": [adv["cwe_id"]]}
+    return record
+
+
+class OsvInvalid(ValueError):
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("OSV record invalid: " + "; ".join(errors[:5]))
+
+
+@lru_cache(maxsize=1)
+def validator():
+    """OSV's validation schema (shipped in schemas/) with its two registry
+    lists relaxed: the advisory ids of a vendor are not an OSV home database
+    and its ecosystem is not in OSV's list; everything else is checked."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((SCHEMA_DIR / "osv_schema.json").read_text(encoding="utf-8"))
+    schema["$defs"]["prefix"] = {"type": "string", "pattern": r"^\S+$"}
+    schema["$defs"]["ecosystemWithSuffix"] = {"type": "string", "minLength": 1}
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validate(record):
+    errors = sorted(validator().iter_errors(record), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise OsvInvalid(["/".join(map(str, e.absolute_path)) + ": " + e.message for e in errors])
     return record

@@ -453,7 +453,7 @@ class SecurityAdvisory(models.Model):
     def _osv(self):
         ecosystem = self.env["ir.config_parameter"].sudo().get_param(
             "security_disclosure.osv_ecosystem") or "Odoo"
-        return osv_lib.build_osv(self._export_values(), ecosystem=ecosystem)
+        return osv_lib.validate(osv_lib.build_osv(self._export_values(), ecosystem=ecosystem))
 
 
 class SecurityAdvisoryRevision(models.Model):

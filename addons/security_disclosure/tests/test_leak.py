@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from ..lib import csaf as csaf_lib
+from ..lib import osv as osv_lib
 from .common import SECRET, TEAM, disclosure_users, make_advisory, make_report
 
 CONFIDENTIAL = ["security.advisory", "security.advisory.receipt"]
@@ -311,6 +312,7 @@ class TestEmbargoLeak(HttpCase):
                 self.assertEqual(csaf["document"]["distribution"]["tlp"]["label"], "WHITE")
                 osv = self.url_open(f"/security/advisories/{ref}/osv.json").json()
                 self.assertEqual(osv["id"], ref)
+                osv_lib.validate(osv)
                 self.assertEqual(osv["severity"][0]["type"], "CVSS_V3")
                 patch = self.url_open(f"/security/advisories/{ref}/files/{self.patch.id}")
                 self.assertEqual(patch.status_code, 200, who)
