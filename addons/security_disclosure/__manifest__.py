@@ -26,6 +26,7 @@
         "views/portal_templates.xml",
         "views/public_templates.xml",
     ],
+    "demo": ["demo/security_disclosure_demo.xml"],
     "assets": {
         "web.assets_tests": ["security_disclosure/static/tests/tours/**/*"],
     },
