@@ -5,12 +5,14 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     advisory_subscriber = fields.Boolean(
-        string="Advisory subscriber",
+        string="Advisory subscriber", groups="security_disclosure.group_security_team",
         help="Receives private security advisories under embargo, with its contacts, "
         "while the contract runs.")
     advisory_contract_end = fields.Date(
-        string="Advisory contract end",
+        string="Advisory contract end", groups="security_disclosure.group_security_team",
         help="Last day on which this partner (and its contacts) receive private advisories.")
+
+    # Who receives private advisories is known to the Security team only.
 
     @api.model
     def _security_advisory_recipients(self, on_date=None):

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
 from ..lib import csaf as csaf_lib
@@ -196,6 +197,9 @@ class TestEmbargoLeak(HttpCase):
             with self.subTest(role=role):
                 self.assertFalse(user.has_group(TEAM))
                 self._orm_paths_blind(user, role)
+                # Nor who the recipients are
+                with self.assertRaises(AccessError):
+                    self.customer.with_user(user).read(["advisory_subscriber"])
                 self.authenticate(user.login, password)
                 self._http_paths_blind(role, logged_in=True)
                 self.logout()
