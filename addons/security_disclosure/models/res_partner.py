@@ -6,10 +6,12 @@ class ResPartner(models.Model):
 
     advisory_subscriber = fields.Boolean(
         string="Advisory subscriber", groups="security_disclosure.group_security_team",
+        copy=False,
         help="Receives private security advisories under embargo, with its contacts, "
         "while the contract runs.")
     advisory_contract_end = fields.Date(
         string="Advisory contract end", groups="security_disclosure.group_security_team",
+        copy=False,
         help="Last day on which this partner (and its contacts) receive private advisories.")
 
     # Who receives private advisories is known to the Security team only.
