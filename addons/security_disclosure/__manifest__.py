@@ -1,0 +1,33 @@
+{
+    "name": "Security Disclosure",
+    "summary": "Vulnerability intake, SLA clocks on the working calendar, advisories with CVSS, "
+    "embargoed partner broadcast, publication with CSAF 2.0 / OSV exports",
+    "version": "18.0.1.0.0",
+    "category": "Security",
+    "license": "LGPL-3",
+    "author": "Odoo Security Suite",
+    "depends": ["security_roles", "mail", "portal", "resource"],
+    "external_dependencies": {"python": ["cvss", "jsonschema", "referencing"]},
+    "data": [
+        "security/security_disclosure_groups.xml",
+        "security/ir.model.access.csv",
+        "security/security_disclosure_rules.xml",
+        "data/ir_sequence_data.xml",
+        "data/security_report_scope_data.xml",
+        "data/mail_template_data.xml",
+        "data/mail_alias_data.xml",
+        "data/ir_cron_data.xml",
+        "views/security_report_views.xml",
+        "views/security_advisory_views.xml",
+        "views/security_report_scope_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/security_disclosure_menus.xml",
+        "views/portal_templates.xml",
+        "views/public_templates.xml",
+    ],
+    "demo": ["demo/security_disclosure_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["security_disclosure/static/tests/tours/**/*"],
+    },
+}

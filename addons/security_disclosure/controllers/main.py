@@ -1,0 +1,400 @@
+import logging
+
+from werkzeug.exceptions import Forbidden, NotFound
+
+from odoo import _, fields, http
+from odoo.exceptions import AccessError, MissingError, UserError
+from odoo.http import request
+from odoo.tools import email_normalize
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+
+from ..lib.securitytxt import build_security_txt
+from ..lib.text import strip_html
+from ..models.security_report import MAX_DESCRIPTION, MAX_TITLE
+
+_logger = logging.getLogger(__name__)
+
+MAX_FILES = 3
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_TOTAL_BYTES = 10 * 1024 * 1024
+HONEYPOT = "website_url"
+PUBLIC_STATES = ("public", "withdrawn")
+
+
+def _params():
+    # sudo: the disclosure settings are public by nature (security.txt, pages)
+    return request.env["ir.config_parameter"].sudo()
+
+
+class SecurityDisclosure(http.Controller):
+    # ------------------------------------------------------------------ intake
+    @http.route("/security/report", type="http", auth="public", methods=["GET"], sitemap=False, website=True)
+    def report_form(self, **kw):
+        return request.render("security_disclosure.report_form", {"values": {}, "errors": []})
+
+    @http.route("/security/report", type="http", auth="public", methods=["POST"], csrf=True,
+                sitemap=False, website=True)
+    def report_submit(self, **post):
+        values = {key: post.get(key, "") for key in
+                  ("title", "description", "name", "email", "credit_preference", "credit_name",
+                   "versions")}
+        values["anonymous"] = bool(post.get("anonymous"))
+        if post.get(HONEYPOT):
+            # A field people never see: only bots fill it. Nothing is stored.
+            return self._form_error(values, [_("Your submission looks automated and was not "
+                                               "accepted. Leave the hidden field empty.")], 400)
+        errors = []
+        title = strip_html(values["title"])
+        description = strip_html(values["description"])
+        if not title:
+            errors.append(_("Give the report a title."))
+        if len(values["title"]) > MAX_TITLE:
+            errors.append(_("The title is longer than %(max)s characters.", max=MAX_TITLE))
+        if not description:
+            errors.append(_("Describe the vulnerability and the steps to reproduce it."))
+        if len(values["description"]) > MAX_DESCRIPTION:
+            errors.append(_("The description is longer than %(max)s characters: attach a file "
+                            "instead.", max=MAX_DESCRIPTION))
+        email = values["email"].strip()
+        if email and not email_normalize(email):
+            errors.append(_("%(email)s is not a valid e-mail address.", email=email))
+        if values["credit_preference"] not in ("none", "name", "alias"):
+            values["credit_preference"] = "none"
+        if values["credit_preference"] == "alias" and not values["credit_name"].strip():
+            errors.append(_("Give the alias under which you want to be credited."))
+        files = [f for f in request.httprequest.files.getlist("attachments") if f.filename]
+        if len(files) > MAX_FILES:
+            errors.append(_("Attach at most %(count)s files.", count=MAX_FILES))
+        blobs, total = [], 0
+        for upload in files[:MAX_FILES]:
+            data = upload.read(MAX_FILE_BYTES + 1)
+            total += len(data)
+            if len(data) > MAX_FILE_BYTES:
+                errors.append(_("%(file)s is larger than %(size)s MB.", file=upload.filename,
+                                size=MAX_FILE_BYTES // (1024 * 1024)))
+            blobs.append((upload.filename, data))
+        if total > MAX_TOTAL_BYTES:
+            errors.append(_("The attachments exceed %(size)s MB in total.",
+                            size=MAX_TOTAL_BYTES // (1024 * 1024)))
+        if errors:
+            return self._form_error(values, errors, 400)
+
+        ip = request.httprequest.remote_addr or "unknown"
+        # sudo: the flood counter is written for anonymous visitors
+        if not request.env["security.report.intake"].sudo()._allow(ip):
+            return self._form_error(values, [_(
+                "Too many reports from your network in the last hour. Please try again later or "
+                "write to our security e-mail address.")], 429)
+
+        user = request.env.user
+        partner = request.env["res.partner"]
+        if not user._is_public():
+            partner = user.partner_id
+        elif email and not values["anonymous"]:
+            # sudo: a public visitor gives an address; the contact lets the
+            # reporter follow the report and receive the replies
+            partner = request.env["res.partner"].sudo()._find_or_create_from_emails(
+                [email if not values["name"] else f'"{values["name"]}" <{email}>'])[0]
+        vals = {
+            "title": title,
+            "description": description + (
+                "\n\n" + _("Versions: %(v)s", v=strip_html(values["versions"]))
+                if values["versions"].strip() else ""),
+            "channel": "web",
+            "reporter_partner_id": partner.id or False,
+            "reporter_name": strip_html(values["name"])[:200] or (partner.name or False),
+            "reporter_email": email_normalize(email) or partner.email or False,
+            "anonymous": values["anonymous"] or not (email or partner),
+            "credit_preference": values["credit_preference"],
+            "credit_name": strip_html(values["credit_name"])[:200] or False,
+            "submitter_ip": ip,
+        }
+        # sudo: the public form creates the report for a visitor who cannot
+        # read reports; only the fields above, all validated, are written
+        report = request.env["security.report"].sudo().create(vals)
+        if blobs:
+            # sudo: the visitor's own files, attached to the report just created
+            request.env["ir.attachment"].sudo().create([{
+                "name": strip_html(name)[:200] or "attachment", "raw": data,
+                "res_model": "security.report", "res_id": report.id,
+            } for name, data in blobs])
+        report._send_receipt()
+        report._portal_ensure_token()
+        return request.render("security_disclosure.report_thanks", {
+            "report": report,
+            "follow_url": report.get_portal_url(),
+        })
+
+    def _form_error(self, values, errors, status):
+        response = request.render("security_disclosure.report_form",
+                                  {"values": values, "errors": errors})
+        response.status_code = status
+        return response
+
+    @http.route("/.well-known/security.txt", type="http", auth="public", methods=["GET"],
+                sitemap=False, website=True)
+    def security_txt(self, **kw):
+        params = _params()
+        base = params.get_param("web.base.url")
+        contacts = [c.strip() for c in (params.get_param("security_disclosure.contact") or "")
+                    .split(",") if c.strip()]
+        if not contacts:
+            alias = request.env.ref("security_disclosure.mail_alias_security_report",
+                                    raise_if_not_found=False)
+            # sudo: the alias address is published on purpose
+            if alias and alias.sudo().alias_full_name and "@" in alias.sudo().alias_full_name:
+                contacts.append("mailto:" + alias.sudo().alias_full_name)
+            contacts.append(f"{base}/security/report")
+        text = build_security_txt(
+            contacts,
+            policy=params.get_param("security_disclosure.policy_url") or f"{base}/security/policy",
+            acknowledgments=f"{base}/security/hall-of-fame",
+            languages=params.get_param("security_disclosure.languages") or "en",
+            canonical=f"{base}/.well-known/security.txt",
+            expires_days=int(params.get_param("security_disclosure.expires_days") or 180),
+        )
+        return request.make_response(text, headers=[("Content-Type", "text/plain; charset=utf-8")])
+
+    @http.route("/security/policy", type="http", auth="public", methods=["GET"], sitemap=False, website=True)
+    def policy(self, **kw):
+        # sudo: out-of-scope classes are published policy
+        scopes = request.env["security.report.scope"].sudo().search([])
+        return request.render("security_disclosure.policy_page", {"scopes": scopes})
+
+    # --------------------------------------------------------- public advisories
+    def _advisory(self, ref):
+        """The advisory `ref` if the visitor may read it (record rules of the
+        current user), else 404: unpublished ones do not even exist for others."""
+        advisory = request.env["security.advisory"].search([("name", "=", ref)], limit=1)
+        if not advisory:
+            raise NotFound()
+        return advisory
+
+    @http.route("/security/advisories", type="http", auth="public", methods=["GET"], website=True)
+    def advisories(self, **kw):
+        advisories = request.env["security.advisory"].search(
+            [("state", "in", PUBLIC_STATES), ("published_date", "!=", False)],
+            order="published_date desc")
+        return request.render("security_disclosure.advisory_list", {"advisories": advisories})
+
+    @http.route("/security/advisories/feed.json", type="http", auth="public", methods=["GET"], website=True)
+    def advisories_feed(self, **kw):
+        advisories = request.env["security.advisory"].search(
+            [("state", "in", PUBLIC_STATES), ("published_date", "!=", False)],
+            order="published_date desc", limit=100)
+        base = advisories.get_base_url() if advisories else request.httprequest.host_url.rstrip("/")
+        feed = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": _("Security advisories"),
+            "home_page_url": f"{base}/security/advisories",
+            "feed_url": f"{base}/security/advisories/feed.json",
+            "items": [{
+                "id": a.name,
+                "url": a._public_url(),
+                "title": f"{a.name}: {a.title}" + (" [withdrawn]" if a.state == "withdrawn" else ""),
+                "content_text": a.summary or a.title,
+                "date_published": fields.Datetime.to_datetime(a.published_date).isoformat() + "Z",
+                "date_modified": fields.Datetime.to_datetime(a.write_date).isoformat() + "Z",
+                "tags": [t for t in (a.cve, a.cwe_id, a.cvss31_severity) if t],
+                "_security": {"cvss31": a.cvss31_vector or None, "cvss40": a.cvss40_vector or None,
+                              "csaf": f"{a._public_url()}/csaf.json",
+                              "osv": f"{a._public_url()}/osv.json"},
+            } for a in advisories],
+        }
+        return request.make_json_response(feed)
+
+    @http.route("/security/advisories/<string:ref>", type="http", auth="public", methods=["GET"], website=True)
+    def advisory_page(self, ref, **kw):
+        advisory = self._advisory(ref)
+        return request.render("security_disclosure.advisory_page", {
+            "advisory": advisory,
+            # sudo: revision numbers, dates and summaries of an advisory the
+            # visitor may read; the snapshots stay with the team
+            "revisions": advisory.sudo().revision_ids.sorted("number"),
+            "patches": advisory.sudo().patch_attachment_ids,
+        })
+
+    @http.route("/security/advisories/<string:ref>/csaf.json", type="http", auth="public",
+                methods=["GET"], website=True)
+    def advisory_csaf(self, ref, **kw):
+        advisory = self._advisory(ref)
+        return request.make_json_response(advisory._csaf())
+
+    @http.route("/security/advisories/<string:ref>/osv.json", type="http", auth="public",
+                methods=["GET"], website=True)
+    def advisory_osv(self, ref, **kw):
+        advisory = self._advisory(ref)
+        return request.make_json_response(advisory._osv())
+
+    @http.route("/security/advisories/<string:ref>/files/<int:attachment_id>", type="http",
+                auth="public", methods=["GET"], website=True)
+    def advisory_file(self, ref, attachment_id, **kw):
+        advisory = self._advisory(ref)
+        # sudo: the visitor passed the advisory's record rules; only a file of
+        # this very advisory is served
+        attachment = advisory.sudo().patch_attachment_ids.filtered(lambda a: a.id == attachment_id)
+        if not attachment:
+            raise NotFound()
+        return request.env["ir.binary"]._get_stream_from(attachment).get_response(
+            as_attachment=True)
+
+    @http.route("/security/advisories/ack/<int:receipt_id>/<string:token>", type="http",
+                auth="public", methods=["GET", "POST"], sitemap=False, website=True)
+    def advisory_ack(self, receipt_id, token, **kw):
+        """The e-mailed link: GET asks (mail scanners follow links), POST records."""
+        receipt = request.env["security.advisory.receipt"].browse(receipt_id)
+        # sudo: existence only; the token is checked before anything is shown or done
+        if not receipt.sudo().exists() or not receipt._token_ok(token):
+            raise NotFound()
+        if request.httprequest.method == "POST":
+            receipt._acknowledge(token=token)
+            return request.render("security_disclosure.advisory_ack_done", {"done": True})
+        return request.render("security_disclosure.advisory_ack_done", {"done": False})
+
+    @http.route("/security/hall-of-fame", type="http", auth="public", methods=["GET"], website=True)
+    def hall_of_fame(self, **kw):
+        advisories = request.env["security.advisory"].search(
+            [("state", "in", PUBLIC_STATES), ("published_date", "!=", False)],
+            order="published_date desc")
+        entries = []
+        for advisory in advisories:
+            # sudo: published advisories only; names of reporters who consented
+            for name in advisory.sudo()._credits():
+                entries.append({"name": name, "advisory": advisory})
+        return request.render("security_disclosure.hall_of_fame", {"entries": entries})
+
+
+class SecurityDisclosurePortal(CustomerPortal):
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "security_report_count" in counters:
+            values["security_report_count"] = request.env["security.report"].search_count(
+                [("reporter_partner_id", "=", request.env.user.partner_id.id)])
+        if "security_advisory_count" in counters:
+            values["security_advisory_count"] = request.env["security.advisory"].search_count(
+                self._my_advisories_domain())
+        return values
+
+    def _my_advisories_domain(self):
+        return [("state", "not in", ("draft", "withdrawn")), "|",
+                ("published_date", "=", False), ("state", "!=", "public")]
+
+    # ----------------------------------------------------------------- reports
+    @http.route("/my/security/reports", type="http", auth="user", methods=["GET"], website=True)
+    def my_security_reports(self, **kw):
+        reports = request.env["security.report"].search(
+            [("reporter_partner_id", "=", request.env.user.partner_id.id)])
+        return request.render("security_disclosure.portal_my_reports",
+                              {"reports": reports, "page_name": "security_reports"})
+
+    def _report_access(self, report_id, access_token=None):
+        try:
+            return self._document_check_access("security.report", report_id, access_token)
+        except (AccessError, MissingError):
+            raise NotFound() from None
+
+    @http.route("/my/security/reports/<int:report_id>", type="http", auth="public",
+                methods=["GET"], website=True)
+    def my_security_report(self, report_id, access_token=None, **kw):
+        report = self._report_access(report_id, access_token)
+        # The reporter reads the public replies, never the team's notes.
+        messages = report.message_ids.filtered(
+            lambda m: m.message_type == "comment" and not m.is_internal
+            and m.subtype_id and not m.subtype_id.internal)
+        return request.render("security_disclosure.portal_my_report", {
+            "report": report, "messages": messages, "access_token": access_token,
+            "page_name": "security_report"})
+
+    @http.route("/my/security/reports/<int:report_id>/comment", type="http", auth="public",
+                methods=["POST"], website=True)
+    def my_security_report_comment(self, report_id, access_token=None, comment="", **kw):
+        report = self._report_access(report_id, access_token)
+        partner = report.reporter_partner_id if request.env.user._is_public() \
+            else request.env.user.partner_id
+        if not partner:
+            raise Forbidden()
+        try:
+            report._portal_comment(comment, partner)
+        except UserError:
+            pass
+        url = f"/my/security/reports/{report.id}"
+        return request.redirect(url + (f"?access_token={access_token}" if access_token else ""))
+
+    # -------------------------------------------------------------- advisories
+    @http.route("/my/security/advisories", type="http", auth="user", methods=["GET"], website=True)
+    def my_security_advisories(self, **kw):
+        advisories = request.env["security.advisory"].search(self._my_advisories_domain())
+        return request.render("security_disclosure.portal_my_advisories",
+                              {"advisories": advisories, "page_name": "security_advisories"})
+
+    def _my_advisory(self, advisory_id):
+        advisory = request.env["security.advisory"].browse(advisory_id).exists()
+        try:
+            advisory.check_access("read")
+        except AccessError:
+            raise NotFound() from None
+        if not advisory:
+            raise NotFound()
+        return advisory
+
+    @http.route("/my/security/advisories/<int:advisory_id>", type="http", auth="user",
+                methods=["GET"], website=True)
+    def my_security_advisory(self, advisory_id, **kw):
+        advisory = self._my_advisory(advisory_id)
+        partner = request.env.user.partner_id
+        # sudo: the user passed the advisory's record rules; their own receipt,
+        # the linked reporters and the review comments are shown to them
+        advisory_sudo = advisory.sudo()
+        receipt = advisory_sudo.receipt_ids.filtered(lambda r: r.partner_id == partner)
+        is_reviewer = partner in advisory_sudo.report_ids.reporter_partner_id
+        comments = advisory_sudo.message_ids.filtered(
+            lambda m: m.message_type == "comment" and m.author_id == partner) if is_reviewer \
+            else request.env["mail.message"]
+        return request.render("security_disclosure.portal_my_advisory", {
+            "advisory": advisory, "receipt": receipt, "is_reviewer": is_reviewer,
+            "comments": comments, "patches": advisory_sudo.patch_attachment_ids,
+            "reviewed": is_reviewer and advisory_sudo.reporter_approved_date,
+            "page_name": "security_advisory"})
+
+    @http.route("/my/security/advisories/<int:advisory_id>/files/<int:attachment_id>",
+                type="http", auth="user", methods=["GET"], website=True)
+    def my_security_advisory_file(self, advisory_id, attachment_id, **kw):
+        advisory = self._my_advisory(advisory_id)
+        # sudo: a file of an advisory the user may read, and only that
+        attachment = advisory.sudo().patch_attachment_ids.filtered(
+            lambda a: a.id == attachment_id)  # sudo: see above
+        if not attachment:
+            raise NotFound()
+        return request.env["ir.binary"]._get_stream_from(attachment).get_response(
+            as_attachment=True)
+
+    @http.route("/my/security/advisories/<int:advisory_id>/ack", type="http", auth="user",
+                methods=["POST"], website=True)
+    def my_security_advisory_ack(self, advisory_id, **kw):
+        advisory = self._my_advisory(advisory_id)
+        partner = request.env.user.partner_id
+        # sudo: the user's own receipt of an advisory they may read
+        receipt = advisory.sudo().receipt_ids.filtered(lambda r: r.partner_id == partner)
+        if not receipt:
+            raise NotFound()
+        receipt._acknowledge(partner=partner)
+        return request.redirect(f"/my/security/advisories/{advisory.id}")
+
+    @http.route("/my/security/advisories/<int:advisory_id>/review", type="http", auth="user",
+                methods=["POST"], website=True)
+    def my_security_advisory_review(self, advisory_id, comment="", approve=None, **kw):
+        advisory = self._my_advisory(advisory_id)
+        partner = request.env.user.partner_id
+        # sudo: the reviewer is checked right below against the linked reports
+        advisory_sudo = advisory.sudo()
+        if advisory_sudo.state != "review" or \
+                partner not in advisory_sudo.report_ids.reporter_partner_id:
+            raise Forbidden()
+        text = strip_html(comment or "")[:MAX_DESCRIPTION]
+        if text:
+            advisory_sudo.message_post(body=text, author_id=partner.id, message_type="comment",
+                                       subtype_xmlid="mail.mt_note")
+        if approve:
+            advisory._reporter_approve(partner)
+        return request.redirect(f"/my/security/advisories/{advisory.id}")

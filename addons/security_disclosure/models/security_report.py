@@ -1,0 +1,403 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import email_normalize
+from odoo.tools.mail import email_split_tuples
+
+from ..lib.text import strip_html
+from .team import check_team_role
+
+_logger = logging.getLogger(__name__)
+
+ACK_HOURS = 48
+TRIAGE_BUSINESS_DAYS = 5
+MAX_TITLE = 200
+MAX_DESCRIPTION = 20000
+
+STATES = [
+    ("new", "New"),
+    ("acknowledged", "Acknowledged"),
+    ("triaged", "Triaged"),
+    ("remediation", "In remediation"),
+    ("resolved", "Resolved"),
+    ("closed", "Closed"),
+]
+OUTCOMES = [
+    ("valid", "Valid"),
+    ("needs_info", "Needs more information"),
+    ("duplicate", "Duplicate"),
+    ("out_of_scope", "Out of scope"),
+    ("not_reproducible", "Not reproducible"),
+    ("informative", "Informative"),
+]
+# Outcomes after which nothing is left to fix.
+CLOSING_OUTCOMES = ("duplicate", "out_of_scope", "not_reproducible", "informative")
+# Changed by the workflow's actions only, never by a plain write (RPC included).
+WORKFLOW_FIELDS = {"state", "triage_outcome", "acknowledged_date", "triaged_date",
+                   "resolved_date", "closed_date", "ack_breached", "triage_breached",
+                   "sla_alerted", "received_date", "name", "submitter_ip"}
+
+
+class SecurityReport(models.Model):
+    _name = "security.report"
+    _description = "Vulnerability report"
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _order = "received_date desc, id desc"
+    _rec_names_search = ["name", "title"]
+    _check_company_auto = True
+    _mail_post_access = "read"
+
+    name = fields.Char(string="Reference", readonly=True, copy=False, default="/", index=True)
+    title = fields.Char(required=True, tracking=True)
+    description = fields.Text(help="Plain text: markup from the form or e-mail is removed.")
+    state = fields.Selection(STATES, default="new", required=True, tracking=True, index=True,
+                             group_expand="_group_expand_states")
+    triage_outcome = fields.Selection(OUTCOMES, tracking=True)
+    duplicate_of_id = fields.Many2one("security.report", string="Duplicate of", index=True,
+                                      check_company=True)
+    scope_class_id = fields.Many2one("security.report.scope", string="Out-of-scope class")
+    channel = fields.Selection([("web", "Web form"), ("email", "E-mail"), ("manual", "Manual")],
+                               default="manual", required=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    reporter_partner_id = fields.Many2one("res.partner", string="Reporter", index=True)
+    reporter_name = fields.Char()
+    reporter_email = fields.Char()
+    anonymous = fields.Boolean(
+        help="The reporter gave no identity, or asked that it is never disclosed.")
+    credit_preference = fields.Selection(
+        [("none", "Do not credit me"), ("name", "Credit my name"), ("alias", "Credit this alias")],
+        default="none", required=True)
+    credit_name = fields.Char(string="Credit as")
+    submitter_ip = fields.Char(groups="security_disclosure.group_security_team", readonly=True)
+    advisory_ids = fields.Many2many("security.advisory", "security_advisory_report_rel",
+                                    "report_id", "advisory_id", string="Advisories")
+
+    received_date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    ack_deadline = fields.Datetime(compute="_compute_deadlines", store=True,
+                                   string="Acknowledge by")
+    triage_deadline = fields.Datetime(compute="_compute_deadlines", store=True,
+                                      string="Triage by")
+    acknowledged_date = fields.Datetime(readonly=True, copy=False)
+    triaged_date = fields.Datetime(readonly=True, copy=False)
+    resolved_date = fields.Datetime(readonly=True, copy=False)
+    closed_date = fields.Datetime(readonly=True, copy=False)
+    ack_breached = fields.Boolean(string="Acknowledgement late", readonly=True, copy=False)
+    triage_breached = fields.Boolean(string="Triage late", readonly=True, copy=False)
+    sla_breached = fields.Boolean(compute="_compute_sla_breached", store=True)
+    sla_alerted = fields.Char(readonly=True, copy=False,
+                              help="Which deadlines were already alerted (ack, triage).")
+    next_deadline = fields.Datetime(compute="_compute_next_deadline", store=True)
+
+    # ------------------------------------------------------------------ computes
+    @api.depends("received_date", "company_id.resource_calendar_id")
+    def _compute_deadlines(self):
+        for report in self:
+            received = report.received_date or fields.Datetime.now()
+            report.ack_deadline = received + timedelta(hours=ACK_HOURS)
+            report.triage_deadline = report._triage_deadline_from(received)
+
+    def _triage_deadline_from(self, received):
+        """5 business days on the company's working calendar, leaves and public
+        holidays included: as many working hours as 5 of its days hold."""
+        calendar = self.company_id.resource_calendar_id or self.env.company.resource_calendar_id
+        if not calendar:
+            return received + timedelta(days=7)
+        hours = TRIAGE_BUSINESS_DAYS * (calendar.hours_per_day or 8.0)
+        return calendar.plan_hours(hours, received, compute_leaves=True) or (
+            received + timedelta(days=7))
+
+    @api.depends("ack_breached", "triage_breached")
+    def _compute_sla_breached(self):
+        for report in self:
+            report.sla_breached = report.ack_breached or report.triage_breached
+
+    @api.depends("state", "ack_deadline", "triage_deadline")
+    def _compute_next_deadline(self):
+        for report in self:
+            if report.state == "new":
+                report.next_deadline = report.ack_deadline
+            elif report.state == "acknowledged":
+                report.next_deadline = report.triage_deadline
+            else:
+                report.next_deadline = False
+
+    @api.model
+    def _group_expand_states(self, states, domain):
+        return [key for key, _label in STATES]
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for report in self:
+            report.access_url = f"/my/security/reports/{report.id}"
+
+    # --------------------------------------------------------------- constraints
+    @api.constrains("duplicate_of_id")
+    def _check_duplicate_of(self):
+        for report in self:
+            if report.duplicate_of_id and report.duplicate_of_id._origin == report._origin:
+                raise ValidationError(self.env._("A report cannot be a duplicate of itself."))
+            if report.duplicate_of_id and report.duplicate_of_id.duplicate_of_id == report:
+                raise ValidationError(self.env._(
+                    "%(a)s and %(b)s cannot be duplicates of each other: keep one as the original.",
+                    a=report.name, b=report.duplicate_of_id.name))
+
+    @api.constrains("title", "description")
+    def _check_sizes(self):
+        for report in self:
+            if len(report.title or "") > MAX_TITLE:
+                raise ValidationError(self.env._(
+                    "The title is longer than %(max)s characters.", max=MAX_TITLE))
+            if len(report.description or "") > MAX_DESCRIPTION:
+                raise ValidationError(self.env._(
+                    "The description is longer than %(max)s characters: attach a file instead.",
+                    max=MAX_DESCRIPTION))
+
+    # ---------------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            forced = WORKFLOW_FIELDS - {"received_date", "submitter_ip", "name"}
+            if forced & set(vals) and not self.env.su:
+                raise AccessError(self.env._(
+                    "A new report starts as New: %(fields)s are set by its workflow.",
+                    fields=", ".join(sorted(forced & set(vals)))))
+            for key in ("title", "description"):
+                if vals.get(key):
+                    # Never store markup from an untrusted source as such.
+                    vals[key] = strip_html(vals[key])
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].next_by_code("security.report") or "/"
+        reports = super().create(vals_list)
+        for report in reports:
+            if report.reporter_partner_id:
+                report.message_subscribe(partner_ids=report.reporter_partner_id.ids)
+        return reports
+
+    def write(self, vals):
+        for key in ("title", "description"):
+            if vals.get(key):
+                vals[key] = strip_html(vals[key])
+        if WORKFLOW_FIELDS & set(vals) and not self.env.su:
+            raise AccessError(self.env._(
+                "%(fields)s of a report change through its workflow buttons only.",
+                fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
+        return super().write(vals)
+
+    def _write_workflow(self, vals):
+        """Write workflow fields after the action checked the role and state."""
+        return super().write(vals)
+
+    def unlink(self):
+        check_team_role(self.env, "admin", self.env._("delete reports"))
+        return super().unlink()
+
+    # --------------------------------------------------------------- mail gateway
+    @api.model
+    def message_new(self, msg_dict, custom_values=None):
+        """A report from the e-mail alias: subject and plain-text body; the
+        sender becomes the reporter and gets the acknowledgement."""
+        email_from = msg_dict.get("email_from") or ""
+        email = email_normalize(email_from)
+        partner = self.env["res.partner"]
+        if email:
+            partner = msg_dict.get("author_id") and partner.browse(msg_dict["author_id"])
+            if not partner:
+                # sudo: the sender of an incoming e-mail is not a user; find or
+                # create its contact like mail does for any inbound message
+                partner = self.env["res.partner"].sudo()._find_or_create_from_emails(
+                    [email_from])[0]
+        values = {
+            "title": strip_html(msg_dict.get("subject") or "")[:MAX_TITLE]
+            or self.env._("Report by e-mail"),
+            "description": strip_html(msg_dict.get("body") or "")[:MAX_DESCRIPTION],
+            "channel": "email",
+            "reporter_email": email or False,
+            "reporter_name": ((email_split_tuples(email_from) or [("", "")])[0][0] or "")[:200]
+            or False,
+            "reporter_partner_id": partner.id or False,
+            "anonymous": not email,
+        }
+        values.update(custom_values or {})
+        report = super().message_new(msg_dict, custom_values=values)
+        report._send_receipt()
+        return report
+
+    # ------------------------------------------------------------------- actions
+    def action_acknowledge(self):
+        check_team_role(self.env, "editor", self.env._("acknowledge reports"))
+        for report in self:
+            if report.state != "new":
+                raise UserError(self.env._("%(ref)s is already acknowledged.", ref=report.name))
+        self._write_workflow({"state": "acknowledged", "acknowledged_date": fields.Datetime.now()})
+        self._update_sla_flags()
+        self._audit("security_report_acknowledge")
+
+    def action_triage(self, outcome, duplicate_of=None, scope_class=None):
+        """Record the triage outcome; out-of-scope reports get the class's reply,
+        duplicates a link to the original."""
+        check_team_role(self.env, "editor", self.env._("triage reports"))
+        if outcome not in dict(OUTCOMES):
+            raise UserError(self.env._("Unknown triage outcome %(outcome)s.", outcome=outcome))
+        for report in self:
+            if report.state not in ("new", "acknowledged", "triaged"):
+                raise UserError(self.env._(
+                    "%(ref)s is past triage (%(state)s).", ref=report.name,
+                    state=dict(STATES)[report.state]))
+            if outcome == "duplicate" and not (duplicate_of or report.duplicate_of_id):
+                raise UserError(self.env._("Choose the report that %(ref)s duplicates.",
+                                           ref=report.name))
+            if outcome == "out_of_scope" and not (scope_class or report.scope_class_id):
+                raise UserError(self.env._("Choose the out-of-scope class of %(ref)s.",
+                                           ref=report.name))
+            now = fields.Datetime.now()
+            vals = {"state": "triaged", "triage_outcome": outcome, "triaged_date": now}
+            if not report.acknowledged_date:
+                vals["acknowledged_date"] = now
+            if duplicate_of:
+                vals["duplicate_of_id"] = duplicate_of.id
+            if scope_class:
+                vals["scope_class_id"] = scope_class.id
+            if outcome in CLOSING_OUTCOMES:
+                vals.update(state="closed", closed_date=now)
+            report._write_workflow(vals)
+            report._reply_triage()
+        self._update_sla_flags()
+        self._audit("security_report_triage", {"outcome": outcome})
+
+    def action_triage_valid(self):
+        return self.action_triage("valid")
+
+    def action_triage_needs_info(self):
+        return self.action_triage("needs_info")
+
+    def action_triage_duplicate(self):
+        return self.action_triage("duplicate")
+
+    def action_triage_out_of_scope(self):
+        return self.action_triage("out_of_scope")
+
+    def action_triage_not_reproducible(self):
+        return self.action_triage("not_reproducible")
+
+    def action_triage_informative(self):
+        return self.action_triage("informative")
+
+    def action_start_remediation(self):
+        self._move("remediation", ("triaged",), require_valid=True)
+
+    def action_resolve(self):
+        self._move("resolved", ("triaged", "remediation"), require_valid=True,
+                   date_field="resolved_date")
+
+    def action_close(self):
+        self._move("closed", ("triaged", "remediation", "resolved"), date_field="closed_date")
+
+    def _move(self, state, sources, require_valid=False, date_field=None):
+        check_team_role(self.env, "editor", self.env._("move reports through remediation"))
+        for report in self:
+            if report.state not in sources:
+                raise UserError(self.env._(
+                    "%(ref)s cannot go from %(from)s to %(to)s.", ref=report.name,
+                    **{"from": dict(STATES)[report.state], "to": dict(STATES)[state]}))
+            if require_valid and report.triage_outcome != "valid":
+                raise UserError(self.env._("Only a report triaged as valid goes into remediation."))
+        vals = {"state": state}
+        if date_field:
+            vals[date_field] = fields.Datetime.now()
+        self._write_workflow(vals)
+
+    # ----------------------------------------------------------------- business
+    def _reply_triage(self):
+        """Tell the reporter (a public reply, which followers receive by e-mail)."""
+        self.ensure_one()
+        if self.triage_outcome == "out_of_scope" and self.scope_class_id:
+            body = self.scope_class_id.reply
+        elif self.triage_outcome == "duplicate":
+            body = self.env._("Thank you. This issue was already reported to us (%(ref)s); "
+                              "we handle it there.", ref=self.duplicate_of_id.name)
+        elif self.triage_outcome == "needs_info":
+            body = self.env._("Thank you. We need more information to reproduce the issue: "
+                              "please reply with the exact steps, versions and results.")
+        elif self.triage_outcome == "valid":
+            body = self.env._("Thank you. We confirmed the vulnerability and are working on a "
+                              "correction; we will ask you to review the advisory.")
+        else:
+            body = self.env._("Thank you for your report. After triage we concluded: %(outcome)s.",
+                              outcome=dict(OUTCOMES)[self.triage_outcome])
+        self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment")
+
+    def _send_receipt(self):
+        """The automatic acknowledgement with the reference (not the SLA
+        acknowledgement, which is a person's)."""
+        template = self.env.ref("security_disclosure.mail_template_report_receipt",
+                                raise_if_not_found=False)
+        for report in self.filtered("reporter_email"):
+            if template:
+                # sudo: the sender is the public user or the mail gateway; the
+                # recipient is the reporter's own address on this report only
+                template.sudo().send_mail(report.id, email_values={
+                    "email_to": report.reporter_email, "recipient_ids": []})
+
+    def _update_sla_flags(self, now=None):
+        now = now or fields.Datetime.now()
+        for report in self:
+            ack_late = (report.acknowledged_date or now) > report.ack_deadline
+            triage_late = (report.triaged_date or now) > report.triage_deadline
+            vals = {}
+            if ack_late != report.ack_breached:
+                vals["ack_breached"] = ack_late
+            if triage_late != report.triage_breached:
+                vals["triage_breached"] = triage_late
+            if vals:
+                # sudo: SLA flags follow the clock, whoever's action moved it
+                report.sudo()._write_workflow(vals)
+
+    @api.model
+    def _cron_check_sla(self):
+        """Flag late reports and alert once per report and deadline."""
+        now = fields.Datetime.now()
+        open_reports = self.search([("state", "in", ("new", "acknowledged"))])
+        open_reports._update_sla_flags(now)
+        for report in open_reports:
+            alerted = set((report.sla_alerted or "").split(","))
+            for kind, late in (("ack", report.ack_breached and report.state == "new"),
+                               ("triage", report.triage_breached)):
+                if late and kind not in alerted:
+                    report._alert_overdue(kind)
+                    alerted.add(kind)
+                    report._write_workflow({"sla_alerted": ",".join(sorted(a for a in alerted if a))})
+
+    def _alert_overdue(self, kind):
+        self.ensure_one()
+        deadline = self.ack_deadline if kind == "ack" else self.triage_deadline
+        what = self.env._("acknowledged") if kind == "ack" else self.env._("triaged")
+        title = self.env._("Vulnerability report %(ref)s is overdue", ref=self.name)
+        message = self.env._("%(ref)s was not %(what)s by its deadline (%(deadline)s UTC).",
+                             ref=self.name, what=what, deadline=deadline)
+        if "audit.alert" in self.env:
+            self.env["audit.alert"].raise_alert(
+                f"security_report_{kind}_overdue", title, message, severity="warning",
+                key=f"{self.name}:{kind}")
+        team = self.env.ref("security_disclosure.group_security_team").users.filtered(
+            lambda u: u.security_role in ("editor", "admin", "owner"))
+        for user in team[:10]:
+            self.activity_schedule("mail.mail_activity_data_todo", user_id=user.id,
+                                   summary=title, note=message)
+
+    def _audit(self, action, details=None):
+        if "audit.event" in self.env:
+            for report in self:
+                self.env["audit.event"].log(
+                    "resource_change", action, model=self._name, res_id=report.id,
+                    res_name=report.name, details=details or {})
+
+    def _portal_comment(self, body, partner):
+        """A comment of the reporter from the portal (plain text, escaped)."""
+        self.ensure_one()
+        text = strip_html(body or "")[:MAX_DESCRIPTION]
+        if not text:
+            raise UserError(self.env._("Write a comment first."))
+        return self.message_post(body=text, author_id=partner.id, message_type="comment",
+                                 subtype_xmlid="mail.mt_comment")

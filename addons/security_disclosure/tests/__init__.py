@@ -1,0 +1,5 @@
+from . import test_workflow
+from . import test_sla
+from . import test_intake
+from . import test_leak
+from . import test_tour
