@@ -44,8 +44,9 @@ def weed_binary(venv=None):
 class SeaweedS3:
     """`with SeaweedS3(data_dir) as s3:` serves S3 on s3.endpoint until the block ends."""
 
-    def __init__(self, data_dir, weed=None, buckets=(), timeout=90, log=None):
+    def __init__(self, data_dir, weed=None, buckets=(), timeout=90, log=None, python=None):
         self.weed = weed or weed_binary()
+        self.python = python or sys.executable  # one with boto3, to create the buckets
         self.data_dir = Path(data_dir)
         self.buckets = list(buckets)
         self.timeout = timeout
@@ -54,6 +55,9 @@ class SeaweedS3:
         self.secret_key = secrets.token_urlsafe(30)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.ports = {name: free_port() for name in (
+            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+            "filer.port", "filer.port.grpc", "s3.port.grpc")}
         self.proc = None
 
     def env(self, prefix="SUITE_S3_"):
@@ -70,9 +74,7 @@ class SeaweedS3:
         conf = self.data_dir / "s3.json"
         conf.write_text(json.dumps(self._config()))
         conf.chmod(0o600)
-        ports = {name: free_port() for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-            "filer.port", "filer.port.grpc", "s3.port.grpc")}
+        ports = self.ports  # the same on a restart: a client keeps its endpoint
         cmd = [self.weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                f"-dir={self.data_dir}", "-filer", "-s3", f"-s3.port={self.port}",
                f"-s3.config={conf}", "-s3.autoCreateBucket=false",
@@ -108,25 +110,17 @@ class SeaweedS3:
         except OSError:
             return False
 
-    def create_bucket(self, bucket, attempts=60):
-        import boto3  # noqa: PLC0415 (the harness itself runs without boto3)
-        from botocore.config import Config  # noqa: PLC0415
-        client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                              aws_access_key_id=self.access_key,
-                              aws_secret_access_key=self.secret_key,
-                              config=Config(s3={"addressing_style": "path"}))
-        for attempt in range(attempts):  # the filer may need a moment after the API answers
-            try:
-                client.create_bucket(Bucket=bucket)
-                return
-            except client.exceptions.BucketAlreadyOwnedByYou:
-                return
-            except Exception as exc:
-                status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get(
-                    "HTTPStatusCode", 500)
-                if attempt == attempts - 1 or status < 500:
-                    raise
-                time.sleep(0.5)
+    def create_bucket(self, bucket):
+        """In a child process: the harness runs on the system Python, without boto3."""
+        env = dict(os.environ, SEAWEED_ENDPOINT=self.endpoint, SEAWEED_ACCESS_KEY=self.access_key,
+                   SEAWEED_SECRET_KEY=self.secret_key)
+        subprocess.run([self.python, __file__, "create-bucket", bucket], env=env, check=True)
+
+    def restart(self):
+        """Start again on the same data, ports and credentials (after kill())."""
+        self.stop()
+        return self.start()
+
 
     def kill(self):
         """Kill -9 the whole server, as a crash would."""
@@ -150,3 +144,28 @@ class SeaweedS3:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _create_bucket(endpoint, access_key, secret_key, bucket, attempts=60):
+    import boto3  # noqa: PLC0415 (only in the child process)
+    from botocore.config import Config  # noqa: PLC0415
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                          config=Config(s3={"addressing_style": "path"}))
+    for attempt in range(attempts):  # the filer may need a moment after the API answers
+        try:
+            client.create_bucket(Bucket=bucket)
+            return
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            return
+        except Exception as exc:
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get(
+                "HTTPStatusCode", 500)
+            if attempt == attempts - 1 or status < 500:
+                raise
+            time.sleep(0.5)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["create-bucket"]:
+    _create_bucket(os.environ["SEAWEED_ENDPOINT"], os.environ["SEAWEED_ACCESS_KEY"],
+                   os.environ["SEAWEED_SECRET_KEY"], sys.argv[2])

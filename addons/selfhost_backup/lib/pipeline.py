@@ -118,15 +118,17 @@ def _pg_dump_version(pg_dump):
         raise BackupError(f"pg_dump cannot be run ({pg_dump}): {exc.strerror}") from exc
 
 
-def _dump_database(pg_dump, dbname, pg_env):
+def _dump_database(pg_dump, dbname, pg_env, lock_wait_timeout=None):
     """A producer feeding `pg_dump --format=custom` (uncompressed: compression
     is ours) to the writer, and failing when pg_dump's exit code is not 0."""
     def produce(writer):
         with tempfile.TemporaryFile() as errors:
             try:
+                cmd = [pg_dump, "--format=custom", "--compress=0", "--no-owner"]
+                if lock_wait_timeout:
+                    cmd.append(f"--lock-wait-timeout={lock_wait_timeout}")
                 proc = subprocess.Popen(
-                    [pg_dump, "--format=custom", "--compress=0", "--no-owner", "--dbname",
-                     dbname], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                    [*cmd, "--dbname", dbname], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
                     env=pg_env)
             except OSError as exc:
                 raise BackupError(f"pg_dump cannot be run ({pg_dump}): {exc.strerror}") from exc
@@ -200,7 +202,7 @@ def _dump_filestore(root, counter):
 def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zstd",
            pg_dump="pg_dump", filestore=None, include_filestore=True, db_size=0,
            extra_args=None, on_part=None, chunk_size=crypto.DEFAULT_CHUNK,
-           min_part=s3lib.MIN_PART_SIZE, now=None, info=None):
+           min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None):
     """Back `dbname` (and its filestore) up under `<prefix>/<dbname>/<id>/`.
     Returns the manifest, with `manifest_key` and `duration` added. Raises
     BackupError; a failed backup leaves no manifest, so it is never counted."""
@@ -218,7 +220,8 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
         version = _pg_dump_version(pg_dump)
         objects = [_stream_object(
             ctx, folder + object_name("database", compression, bool(key)),
-            s3lib.part_size_for(db_size, min_part), _dump_database(pg_dump, dbname, pg_env))]
+            s3lib.part_size_for(db_size, min_part),
+            _dump_database(pg_dump, dbname, pg_env, lock_wait_timeout))]
         objects[0]["role"] = "database"
         counter = {"files": 0}
         if include_filestore:
