@@ -176,6 +176,10 @@ def audit_bench():
                    env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True)
 
 
+def backup_bench():
+    subprocess.run([sys.executable, str(ROOT / "bench" / "backup_bench.py")], check=True)
+
+
 if __name__ == "__main__":
     rpc_bench()
     print()
@@ -183,3 +187,5 @@ if __name__ == "__main__":
     interactive_write_bench()
     print()
     login_bench()
+    print()
+    backup_bench()

@@ -60,7 +60,7 @@ class TestBackupFailures(BackupCase):
         self.env["ir.config_parameter"].set_param("selfhost_backup.lock_wait_timeout", "1s")
         profile = self.make_profile()
         run = profile._run_backup()
-        self.assertFailedRun(run, r"pg_dump failed with exit code 1: .*lock")
+        self.assertFailedRun(run, r"(?s)pg_dump failed with exit code 1: .*LOCK TABLE")
         event = self.env["audit.event"].search([("action", "=", "backup.failed"),
                                                 ("res_id", "=", run.id)])
         self.assertEqual(event.outcome, "failure")

@@ -32,7 +32,7 @@ class TestRetention(BackupCase):
                        if k.endswith("/manifest.json")})
 
     def test_keep_count_and_age_only_own_keys(self):
-        old = [self.old_set(days, f"0000000{days}") for days in (2, 3, 4, 5, 40)]
+        old = [self.old_set(days, f"0{days:07d}") for days in (2, 3, 4, 5, 40)]
         stale_incomplete = self.old_set(3, "aaaaaaaa", complete=False)
         fresh_incomplete = self.old_set(0, "bbbbbbbb", complete=False)
         foreign = [f"{self.base}notes.txt",                      # not our naming
@@ -54,7 +54,7 @@ class TestRetention(BackupCase):
         self.assertIn("Deleted 4 old backups", run.retention_note)
 
     def test_age_limit_removes_old_backups(self):
-        old = [self.old_set(days, f"1000000{days}") for days in (10, 20)]
+        old = [self.old_set(days, f"1{days:07d}") for days in (10, 20)]
         profile = self.make_profile(include_filestore=False, keep_count=0, keep_days=5)
         run = profile._run_backup()
         self.assertEqual(run.state, "done", run.error)
@@ -62,7 +62,7 @@ class TestRetention(BackupCase):
         self.assertNotIn(old[0], self.backup_ids())
 
     def test_failed_run_deletes_nothing(self):
-        old = [self.old_set(days, f"2000000{days}") for days in (10, 20, 30)]
+        old = [self.old_set(days, f"2{days:07d}") for days in (10, 20, 30)]
         profile = self.make_profile(include_filestore=False, keep_count=1, keep_days=1)
         with patch.dict(config.options, {"selfhost_backup_encryption_key": "too short"}):
             run = profile._run_backup()
