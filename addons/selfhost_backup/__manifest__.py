@@ -16,4 +16,7 @@
         "wizard/selfhost_backup_restore_views.xml",
         "views/selfhost_backup_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["selfhost_backup/static/tests/tours/**/*"],
+    },
 }

@@ -25,7 +25,8 @@ def _split_action(args):
     if args and args[0] in ACTIONS:
         return args[0], args[1:]
     if args and args[-1] in ACTIONS and not (len(args) > 1 and args[-2] in (
-            "-d", "--database", "--profile", "--backup-id", "--new-database", "-c", "--config")):
+            "-d", "--database", "--profile", "--backup-id", "--new-database", "--from-database",
+            "-c", "--config")):
         return args[-1], args[:-1]
     return "backup", list(args)
 
@@ -52,6 +53,9 @@ class SelfhostBackup(Command):
                          help="verify/restore: a backup id from `list` (default: the newest)")
         group.add_option("--new-database", dest="new_database",
                          help="restore: the name of the new database (must not exist)")
+        group.add_option("--from-database", dest="from_database",
+                         help="list/verify/restore: the backups of another database (one that "
+                         "was lost), with the profile of the database given by -d")
         parser.add_option_group(group)
         opt = config.parse_config(args, setup_logging=True)
         dbname = config["db_name"]
@@ -102,13 +106,14 @@ class SelfhostBackup(Command):
         return 0
 
     def _list(self, env, profile, opt):
-        for item in profile._list_backups():
+        for item in profile._list_backups(opt.from_database):
             state = "complete" if item["complete"] else "INCOMPLETE (failed run)"
             _out(f"{item['backup_id']}  {state}  {len(item['keys'])} objects")
         return 0
 
-    def _pick(self, profile, backup_id):
-        backups = [b for b in profile._list_backups() if b["complete"]]
+    def _pick(self, profile, opt):
+        backup_id = opt.backup_id
+        backups = [b for b in profile._list_backups(opt.from_database) if b["complete"]]
         if backup_id:
             backups = [b for b in backups if b["backup_id"] == backup_id]
         if not backups:
@@ -116,7 +121,7 @@ class SelfhostBackup(Command):
         return backups[0]
 
     def _verify(self, env, profile, opt):
-        chosen = self._pick(profile, opt.backup_id)
+        chosen = self._pick(profile, opt)
         try:
             result = profile._verify_manifest(chosen["manifest_key"])
         except UserError as exc:
@@ -127,7 +132,7 @@ class SelfhostBackup(Command):
         return 0
 
     def _restore(self, env, profile, opt):
-        chosen = self._pick(profile, opt.backup_id)
+        chosen = self._pick(profile, opt)
         try:
             result = profile._restore_manifest(chosen["manifest_key"], opt.new_database)
         except UserError as exc:

@@ -354,7 +354,10 @@ class SelfhostBackupProfile(models.Model):
                 res_name=manifest_key, details={"new_database": new_database})
         return result
 
-    def _list_backups(self):
+    def _list_backups(self, dbname=None):
+        """This profile's backups of this database (or of `dbname`, e.g. a lost
+        database restored from another one), newest first."""
         self.ensure_one()
         return pipeline.list_backups(self._client(), self.bucket, self.prefix,
-                                     self.env.cr.dbname, page_size=self._list_page_size())
+                                     dbname or self.env.cr.dbname,
+                                     page_size=self._list_page_size())
