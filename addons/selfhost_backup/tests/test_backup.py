@@ -101,10 +101,20 @@ class TestBackupRestore(BackupCase):
         self.assertEqual(run.verify_state, "failed")
         self.assertIn("encrypted with another key", run.verify_message)
 
-    def test_gzip_and_unencrypted_profiles_round_trip(self):
-        profile = self.make_profile(include_filestore=False, compression="gzip", encrypt=False)
+    def test_gzip_unencrypted_checksum_compat_round_trip(self):
+        profile = self.make_profile(include_filestore=False, compression="gzip", encrypt=False,
+                                    checksum_compat=True)
         run = profile._run_backup()
         self.assertEqual(run.state, "done", run.error)
         self.assertTrue(any(k.endswith("/db.dump.gz") for k in run.keys.split("\n")), run.keys)
         run.action_verify()
         self.assertEqual(run.verify_state, "ok", run.verify_message)
+
+    def test_daily_cron_backs_up_daily_profiles_only(self):
+        daily = self.make_profile(include_filestore=False, daily=True)
+        manual = self.make_profile(include_filestore=False, daily=False)
+        self.env.ref("selfhost_backup.ir_cron_selfhost_backup").method_direct_trigger()
+        self.assertEqual(daily.run_ids.mapped("state"), ["done"])
+        self.assertEqual(daily.run_ids.trigger, "cron")
+        self.assertFalse(manual.run_ids)
+        self.assertEqual(daily.last_state, "done")
