@@ -288,6 +288,21 @@ def test_filestore_archive_round_trip(s3, pg, tmp_path):
         assert (tmp_path / "filestore" / target / rel).read_bytes() == data
 
 
+def test_flipped_byte_in_unencrypted_backup_fails_verify(s3, pg):
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
+    manifest = pipeline.backup(client, bucket, "lib-plain", src, env, key=None,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], None)["objects"] == 1
+    key = manifest["objects"][0]["key"]
+    data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    data[len(data) // 2] ^= 0x01
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    with pytest.raises(pipeline.BackupError, match="db.dump.zst: .*(SHA-256|decompressed)"):
+        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+
+
 def test_unsafe_archive_member_is_refused(tmp_path):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:

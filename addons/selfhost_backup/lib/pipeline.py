@@ -355,7 +355,11 @@ def _plaintext(client, bucket, manifest, obj, key):
                 if dec:
                     data = dec.update(data)
                 if data:
-                    data = unz.decompress(data)
+                    try:
+                        data = unz.decompress(data)
+                    except Exception as exc:  # noqa: BLE001 (zlib.error, zstandard.ZstdError)
+                        raise BackupError(f"{name}: cannot be decompressed ({exc}): the "
+                                          "stored object is corrupted") from exc
                 if data:
                     plain_sha.update(data)
                     plain += len(data)
@@ -369,9 +373,8 @@ def _plaintext(client, bucket, manifest, obj, key):
                 yield tail
         except crypto.CryptoError as exc:
             raise BackupError(f"{name}: {exc}") from exc
-        except (OSError, ValueError) as exc:
-            raise BackupError(f"{name}: cannot be decompressed ({exc}): the stored object "
-                              "is corrupted") from exc
+        except BackupError:
+            raise
         except Exception as exc:
             raise BackupError(s3lib.describe_error(exc, f"download {name}", bucket)) from exc
     finally:

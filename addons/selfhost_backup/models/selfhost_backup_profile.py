@@ -129,7 +129,8 @@ class SelfhostBackupProfile(models.Model):
             profile.last_success = Run.search([("profile_id", "=", profile.id),
                                                ("state", "=", "done")], limit=1).started_at
 
-    @api.constrains("keep_count", "keep_days", "object_lock_days", "object_lock_mode", "prefix")
+    @api.constrains("keep_count", "keep_days", "object_lock_days", "object_lock_mode", "prefix",
+                    "endpoint_url")
     def _check_settings(self):
         for profile in self:
             if profile.keep_count < 0 or profile.keep_days < 0:
@@ -138,6 +139,11 @@ class SelfhostBackupProfile(models.Model):
                 raise ValidationError(self.env._("Object lock needs a number of days."))
             if profile.prefix and (".." in profile.prefix.split("/")):
                 raise ValidationError(self.env._("The prefix cannot contain '..'."))
+            if profile.endpoint_url and not profile.endpoint_url.startswith(
+                    ("https://", "http://")):
+                raise ValidationError(self.env._(
+                    "The S3 endpoint must be a URL starting with https:// (or http://), "
+                    "or blank for AWS."))
 
     # ------------------------------------------------------------------
     # Actions
@@ -232,7 +238,14 @@ class SelfhostBackupProfile(models.Model):
     @api.model
     def _pg_tool(self, name):
         configured = config.get(f"selfhost_backup_{name}")
-        return configured or find_pg_tool(name)
+        if configured:
+            return configured
+        try:
+            return find_pg_tool(name)
+        except Exception:  # noqa: BLE001 (Odoo raises a bare Exception when it is missing)
+            raise UserError(self.env._(
+                "%(tool)s was not found: install the PostgreSQL client tools, or set pg_path "
+                "or selfhost_backup_%(tool)s in odoo.conf.", tool=name)) from None
 
     @api.model
     def _lock_wait_timeout(self):
@@ -274,8 +287,14 @@ class SelfhostBackupProfile(models.Model):
                 lock_wait_timeout=self._lock_wait_timeout(),
                 info={"odoo": release.version, "profile": self.name})
         except (UserError, pipeline.BackupError, s3lib.S3Error) as exc:
-            run._record_failure(str(exc), time.monotonic() - started, db_size,
+            run._record_failure(exc.args[0] if isinstance(exc, UserError) else str(exc),
+                                time.monotonic() - started, db_size,
                                 getattr(exc, "leftovers", []))
+            return run
+        except Exception as exc:  # noqa: BLE001 (a backup always ends in a recorded run)
+            _logger.exception("backup of profile %s failed unexpectedly", self.name)
+            run._record_failure(f"{type(exc).__name__}: {exc}", time.monotonic() - started,
+                                db_size, [])
             return run
         run._record_success(manifest, db_size)
         self._apply_retention(run, client, manifest["backup_id"])

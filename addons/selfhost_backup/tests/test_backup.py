@@ -3,7 +3,7 @@ import json
 import os
 import secrets
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import BackupCase, committed_env, filestore_digests, row_counts
@@ -118,3 +118,7 @@ class TestBackupRestore(BackupCase):
         self.assertEqual(daily.run_ids.trigger, "cron")
         self.assertFalse(manual.run_ids)
         self.assertEqual(daily.last_state, "done")
+
+    def test_endpoint_must_be_a_url(self):
+        with self.assertRaisesRegex(ValidationError, "must be a URL"):
+            self.make_profile(endpoint_url="s3.example.com")
