@@ -224,6 +224,10 @@ def prepare_bench_db():
                    env=dict(os.environ, PYTHONPATH=ODOO_HOME), check=True)
 
 
+def backup_bench():
+    subprocess.run([sys.executable, str(ROOT / "bench" / "backup_bench.py")], check=True)
+
+
 if __name__ == "__main__":
     prepare_bench_db()
     rpc_bench()
@@ -234,3 +238,5 @@ if __name__ == "__main__":
     login_bench()
     print()
     saml_bench()
+    print()
+    backup_bench()

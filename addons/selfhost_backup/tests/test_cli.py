@@ -1,0 +1,89 @@
+import base64
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import odoo
+from odoo.tests import tagged
+from odoo.tools import config
+
+from .common import BackupCase, committed_env, row_counts
+
+ODOO_BIN = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
+
+
+@tagged("post_install", "-at_install")
+class TestCommand(BackupCase):
+    """`odoo-bin selfhost-backup` as the host's cron runs it: the configuration
+    file of the test server (list_db = False), credentials and key from the
+    environment, on committed data."""
+
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(config["list_db"], "the command must work with list_db = False")
+        self.dbname = self.env.cr.dbname
+        self.profile_name = "cli " + secrets.token_hex(3)
+        with committed_env(self.dbname) as env:
+            profile = env["selfhost.backup.profile"].create({
+                "name": self.profile_name, "endpoint_url": self.s3["ENDPOINT"],
+                "bucket": self.s3["BUCKET"], "prefix": self.prefix, "addressing_style": "path",
+                "credentials_source": "config", "config_name": "cli", "keep_count": 2})
+            self.profile_id = profile.id
+        self.addCleanup(self._remove_profile)
+        self.env_vars = dict(
+            os.environ, SELFHOST_BACKUP_CLI_ACCESS_KEY_ID=self.s3["ACCESS_KEY"],
+            SELFHOST_BACKUP_CLI_SECRET_ACCESS_KEY=self.s3["SECRET_KEY"],
+            SELFHOST_BACKUP_CLI_ENCRYPTION_KEY=base64.b64encode(secrets.token_bytes(32)).decode())
+
+    def _remove_profile(self):
+        with committed_env(self.dbname) as env:
+            profile = env["selfhost.backup.profile"].browse(self.profile_id)
+            env["selfhost.backup.run"].search([("profile_id", "=", profile.id)]).unlink()
+            profile.unlink()
+
+    def command(self, *args):
+        cmd = [sys.executable, str(ODOO_BIN), f"--addons-path={config['addons_path']}",
+               "selfhost-backup", "-c", config.rcfile, "-d", self.dbname,
+               "--profile", self.profile_name, "--log-level=warn", *args]
+        proc = subprocess.run(cmd, env=self.env_vars, capture_output=True, text=True,
+                              timeout=600)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    def test_backup_list_verify_restore(self):
+        code, out = self.command("backup")
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"backup \d{8}T\d{6}Z-[0-9a-f]{8} done")
+        with committed_env(self.dbname) as env:
+            run = env["selfhost.backup.run"].search([("profile_id", "=", self.profile_id)])
+            self.assertEqual((run.state, run.trigger), ("done", "cli"))
+            backup_id = run.backup_id
+        code, out = self.command("list")
+        self.assertEqual(code, 0, out)
+        self.assertIn(f"{backup_id}  complete", out)
+        code, out = self.command("--from-database", "another_database", "list")
+        self.assertEqual(code, 0, out)
+        self.assertNotIn(backup_id, out)
+        code, out = self.command("verify")
+        self.assertEqual(code, 0, out)
+        self.assertIn(f"backup {backup_id} verified", out)
+
+        target = self.new_db_name()
+        code, out = self.command("--new-database", target, "restore")
+        self.assertEqual(code, 0, out)
+        self.assertIn(f"restored into the new database {target}", out)
+        counts = row_counts(target)
+        self.assertEqual(counts["selfhost_backup_profile"],
+                         row_counts(self.dbname)["selfhost_backup_profile"])
+        # an existing database is refused
+        code, out = self.command("--new-database", self.dbname, "restore")
+        self.assertEqual(code, 1, out)
+        self.assertIn("already exists", out)
+
+    def test_failed_backup_exits_non_zero(self):
+        self.env_vars["SELFHOST_BACKUP_CLI_SECRET_ACCESS_KEY"] = "wrong"
+        code, out = self.command("backup")
+        self.assertEqual(code, 1, out)
+        self.assertIn("backup FAILED", out)
+        self.assertIn("access denied", out)

@@ -1,0 +1,71 @@
+from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
+
+from odoo.tests import tagged
+from odoo.tools import config
+
+from .common import BackupCase
+
+
+@tagged("post_install", "-at_install")
+class TestRetention(BackupCase):
+    def setUp(self):
+        super().setUp()
+        # small pages: the listing must follow continuation tokens
+        self.env["ir.config_parameter"].set_param("selfhost_backup.list_page_size", "2")
+        self.base = f"{self.prefix}/{self.env.cr.dbname}/"
+
+    def put(self, key):
+        self.client.put_object(Bucket=self.s3["BUCKET"], Key=key, Body=b"x")
+
+    def old_set(self, days_ago, token, complete=True):
+        when = datetime.now(timezone.utc) - timedelta(days=days_ago)
+        backup_id = when.strftime("%Y%m%dT%H%M%SZ") + "-" + token
+        self.put(f"{self.base}{backup_id}/db.dump.zst.aes")
+        self.put(f"{self.base}{backup_id}/filestore.tar.zst.aes")
+        if complete:
+            self.put(f"{self.base}{backup_id}/manifest.json")
+        return backup_id
+
+    def backup_ids(self):
+        return sorted({k[len(self.base):].split("/")[0] for k in self.stored_keys(self.base)
+                       if k.endswith("/manifest.json")})
+
+    def test_keep_count_and_age_only_own_keys(self):
+        old = [self.old_set(days, f"0{days:07d}") for days in (2, 3, 4, 5, 40)]
+        stale_incomplete = self.old_set(3, "aaaaaaaa", complete=False)
+        fresh_incomplete = self.old_set(0, "bbbbbbbb", complete=False)
+        foreign = [f"{self.base}notes.txt",                      # not our naming
+                   f"{self.base}{old[2]}/other.bin",              # not one of our objects
+                   f"{self.prefix}/other_database/{old[0]}/manifest.json",  # another database
+                   f"{self.prefix}-sibling/{self.env.cr.dbname}/{old[0]}/manifest.json"]
+        for key in foreign:
+            self.put(key)
+        profile = self.make_profile(include_filestore=False, keep_count=3, keep_days=30)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        # the new backup and the two newest old ones; 40 days old is gone by age anyway
+        self.assertEqual(self.backup_ids(), sorted([run.backup_id, old[0], old[1]]))
+        keys = self.stored_keys(self.base)
+        self.assertFalse([k for k in keys if stale_incomplete in k])
+        self.assertTrue([k for k in keys if fresh_incomplete in k], "a run may be in progress")
+        for key in foreign:
+            self.assertIn(key, self.stored_keys(key.rsplit("/", 1)[0] + "/"))
+        self.assertIn("Deleted 4 old backups", run.retention_note)
+
+    def test_age_limit_removes_old_backups(self):
+        old = [self.old_set(days, f"1{days:07d}") for days in (10, 20)]
+        profile = self.make_profile(include_filestore=False, keep_count=0, keep_days=5)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        self.assertEqual(self.backup_ids(), [run.backup_id])
+        self.assertNotIn(old[0], self.backup_ids())
+
+    def test_failed_run_deletes_nothing(self):
+        old = [self.old_set(days, f"2{days:07d}") for days in (10, 20, 30)]
+        profile = self.make_profile(include_filestore=False, keep_count=1, keep_days=1)
+        with patch.dict(config.options, {"selfhost_backup_encryption_key": "too short"}):
+            run = profile._run_backup()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("32 random bytes", run.error)
+        self.assertEqual(self.backup_ids(), sorted(old))

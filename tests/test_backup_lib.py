@@ -1,0 +1,313 @@
+"""selfhost_backup's plain-Python pipeline, without Odoo: the chunked AES-256-GCM
+format, part sizing, retention, and backup/verify/restore against the S3
+server and PostgreSQL that `make test` starts."""
+import importlib.util
+import io
+import os
+import secrets
+import sys
+import tarfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = ROOT / "addons" / "selfhost_backup" / "lib"
+
+
+def _load_lib():
+    spec = importlib.util.spec_from_file_location("selfhost_backup_lib", LIB / "__init__.py",
+                                                  submodule_search_locations=[str(LIB)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["selfhost_backup_lib"] = package
+    spec.loader.exec_module(package)
+    return package
+
+
+_load_lib()
+from selfhost_backup_lib import crypto, pipeline, retention  # noqa: E402
+from selfhost_backup_lib import s3 as s3lib  # noqa: E402
+
+KEY = secrets.token_bytes(32)
+
+
+def encrypt(data, chunk=1024, key=KEY):
+    enc = crypto.Encryptor(key, chunk)
+    out = b"".join(enc.update(data[i:i + 777]) for i in range(0, len(data), 777))
+    return out + enc.finalize()
+
+
+def decrypt(blob, key=KEY, step=1000):
+    dec = crypto.Decryptor(key)
+    out = b"".join(dec.update(blob[i:i + step]) for i in range(0, len(blob), step))
+    dec.finalize()
+    return out
+
+
+# --- the encrypted format -----------------------------------------------------
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 10_000])
+def test_round_trip_any_size_and_slicing(size):
+    data = os.urandom(size)
+    blob = encrypt(data)
+    assert decrypt(blob) == data
+    assert decrypt(blob, step=1) == data
+    assert size < 64 or data[:64] not in blob  # no plaintext in the ciphertext
+
+
+def test_same_plaintext_encrypts_differently():
+    assert encrypt(b"a" * 5000) != encrypt(b"a" * 5000)
+
+
+def test_flipped_bit_anywhere_fails_authentication():
+    blob = encrypt(os.urandom(5000))
+    for pos in (0, 10, crypto.HEADER.size + 2, crypto.HEADER.size + 20, len(blob) // 2,
+                len(blob) - 1):
+        bad = bytearray(blob)
+        bad[pos] ^= 0x10
+        with pytest.raises(crypto.CryptoError):
+            decrypt(bytes(bad))
+
+
+def test_truncation_is_detected():
+    blob = encrypt(os.urandom(5000))
+    frame = crypto.FRAME.size + 1024 + crypto.TAG_SIZE
+    # cut at a chunk boundary: every chunk left authenticates, the final one is missing
+    with pytest.raises(crypto.CryptoError, match="final chunk is missing"):
+        decrypt(blob[:crypto.HEADER.size + 2 * frame])
+    with pytest.raises(crypto.CryptoError, match="truncated"):
+        decrypt(blob[:-5])
+    with pytest.raises(crypto.CryptoError, match="truncated"):
+        decrypt(blob[:10])
+
+
+def test_reordered_chunks_and_trailing_data_are_detected():
+    blob = encrypt(os.urandom(4096))
+    frame = crypto.FRAME.size + 1024 + crypto.TAG_SIZE
+    h = crypto.HEADER.size
+    swapped = blob[:h] + blob[h + frame:h + 2 * frame] + blob[h:h + frame] + blob[h + 2 * frame:]
+    with pytest.raises(crypto.CryptoError, match="failed authentication"):
+        decrypt(swapped)
+    with pytest.raises(crypto.CryptoError, match="after the final chunk"):
+        decrypt(blob + blob[h:h + frame])
+
+
+def test_wrong_key_fails():
+    with pytest.raises(crypto.CryptoError, match="failed authentication"):
+        decrypt(encrypt(b"secret data"), key=secrets.token_bytes(32))
+
+
+def test_key_parsing():
+    assert crypto.parse_key(KEY.hex()) == KEY
+    import base64
+    assert crypto.parse_key(base64.b64encode(KEY).decode()) == KEY
+    for bad in ("", "short", "zz" * 32, base64.b64encode(b"x" * 16).decode()):
+        with pytest.raises(crypto.CryptoError):
+            crypto.parse_key(bad)
+
+
+# --- part sizing and retention --------------------------------------------------
+def test_part_size_fits_ten_thousand_parts():
+    mib, tib = 1024 ** 2, 1024 ** 4
+    assert s3lib.part_size_for(0) == 8 * mib
+    assert s3lib.part_size_for(10 * 1024 * mib) == 8 * mib
+    for size in (100 * 1024 ** 3, 1 * tib, 5 * tib, 20 * tib):
+        part = s3lib.part_size_for(size)
+        assert part % mib == 0
+        assert part * s3lib.MAX_PARTS >= size * s3lib.GROWTH_MARGIN
+        assert part <= s3lib.MAX_PART_SIZE
+    with pytest.raises(s3lib.S3Error):
+        s3lib.part_size_for(30 * tib)
+
+
+def _sets(*specs):
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    sets = {}
+    for days, complete in specs:
+        bid = retention.backup_id_for(now - timedelta(days=days), secrets.token_hex(4))
+        sets[bid] = {"keys": [], "complete": complete}
+    return now, sets
+
+
+def test_retention_never_leaves_zero_good_backups():
+    now, sets = _sets((10, True), (20, True), (30, True))
+    newest = max(sets)
+    assert sorted(retention.expired(sets, 0, 5, now)) == sorted(set(sets) - {newest})
+    assert retention.expired(sets, 0, 0, now) == []
+    assert sorted(retention.expired(sets, 1, 0, now)) == sorted(set(sets) - {newest})
+
+
+def test_retention_only_touches_own_naming():
+    base = "pfx/db/"
+    bid = "20260101T000000Z-0123abcd"
+    keys = [f"{base}{bid}/manifest.json", f"{base}{bid}/db.dump.zst.aes",
+            f"{base}{bid}/extra.txt", f"{base}notes", f"{base}sub/{bid}/manifest.json",
+            f"pfx/db2/{bid}/manifest.json", f"{base}20260101T000000Z-XYZ/manifest.json"]
+    sets = retention.group_backups(base, keys)
+    assert sets == {bid: {"keys": [f"{base}{bid}/manifest.json",
+                                   f"{base}{bid}/db.dump.zst.aes"], "complete": True}}
+
+
+# --- against the local S3 server and PostgreSQL ----------------------------------
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite's tests with `make test`")
+    return value
+
+
+@pytest.fixture(scope="module")
+def s3():
+    client = s3lib.make_client(_env("SUITE_S3_ENDPOINT"), None, _env("SUITE_S3_ACCESS_KEY"),
+                               _env("SUITE_S3_SECRET_KEY"), "path")
+    return client, _env("SUITE_S3_BUCKET")
+
+
+@pytest.fixture()
+def pg():
+    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=_env("SUITE_PG_PORT"), PGUSER="odoo",
+               PGPASSWORD=_env("SUITE_PG_PASSWORD"))
+    bindir = os.environ.get("SUITE_PG_BINDIR", "")
+    tools = {t: os.path.join(bindir, t) if bindir else t for t in ("pg_dump", "pg_restore")}
+    names = []
+
+    def make(sql):
+        name = "sb_lib_" + secrets.token_hex(4)
+        names.append(name)
+        conn = pipeline._connect(env)
+        with conn.cursor() as cr:
+            cr.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        conn = pipeline._connect(env, name)
+        with conn.cursor() as cr:
+            cr.execute(sql)
+        conn.close()
+        return name
+
+    yield env, tools, make, names
+    for name in names:
+        pipeline._drop_database(env, name)
+
+
+def test_paginated_listing(s3):
+    client, bucket = s3
+    prefix = "lib-list-" + secrets.token_hex(4) + "/"
+    keys = [f"{prefix}k{i:02d}" for i in range(7)]
+    for key in keys:
+        client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    assert [k for k, _s, _m in s3lib.list_keys(client, bucket, prefix, page_size=2)] == keys
+    assert s3lib.delete_keys(client, bucket, keys) == 7
+    assert not list(s3lib.list_keys(client, bucket, prefix))
+
+
+def test_multipart_spans_parts_and_failure_aborts(s3):
+    client, bucket = s3
+    key = "lib-mp-" + secrets.token_hex(4)
+    part = 5 * 1024 * 1024
+    upload = s3lib.MultipartUpload(client, bucket, key, part).start()
+    data = os.urandom(part * 2 + 123)
+    for i in range(0, len(data), 100_000):
+        upload.write(data[i:i + 100_000])
+    upload.complete()
+    assert len(upload.parts) == 3
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    client.delete_object(Bucket=bucket, Key=key)
+
+    upload = s3lib.MultipartUpload(client, bucket, key, part).start()
+    upload.write(os.urandom(part + 10))
+    assert upload.abort() is None
+    assert not [u for u in s3lib.list_uploads(client, bucket, key) if u[0] == key]
+    assert not list(s3lib.list_keys(client, bucket, key))
+
+
+def test_large_parts_are_spooled_to_disk(s3, monkeypatch):
+    client, bucket = s3
+    key = "lib-spool-" + secrets.token_hex(4)
+    part = 5 * 1024 * 1024
+    monkeypatch.setattr(s3lib, "MEMORY_PART_LIMIT", part - 1)
+    upload = s3lib.MultipartUpload(client, bucket, key, part).start()
+    assert not isinstance(upload._buf, bytearray)
+    data = os.urandom(part + 4567)
+    upload.write(data)
+    upload.complete()
+    assert len(upload.parts) == 2
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    client.delete_object(Bucket=bucket, Key=key)
+
+
+def test_restore_stops_at_first_sql_error(s3, pg, tmp_path):
+    """An index on a function whose body relies on the search_path: it builds in
+    the source, and fails during the restore (pg_restore runs with an empty
+    search_path). pg_restore stops there and the new database is removed."""
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t2 (a int); INSERT INTO t2 VALUES (1);"
+               "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE"
+               " AS 'SELECT x + (SELECT count(*)::int FROM t2)';"
+               "CREATE TABLE t AS SELECT g AS v FROM generate_series(1, 1000) g;"
+               "CREATE INDEX t_f ON t (f(v))")
+    manifest = pipeline.backup(client, bucket, "lib-sqlerr", src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    target = "sb_lib_target_" + secrets.token_hex(3)
+    names.append(target)
+    with pytest.raises(pipeline.BackupError,
+                       match=r"(?s)stopped at the first error.*t2.* does not exist"):
+        pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+    assert not pipeline.database_exists(env, target)
+
+
+def test_backup_of_missing_database_fails_and_leaves_nothing(s3, pg):
+    client, bucket = s3
+    env, tools, _make, _names = pg
+    prefix = "lib-missing-" + secrets.token_hex(4)
+    with pytest.raises(pipeline.BackupError, match="pg_dump failed with exit code 1.*does not exist"):
+        pipeline.backup(client, bucket, prefix, "no_such_db_" + secrets.token_hex(3), env,
+                        key=KEY, pg_dump=tools["pg_dump"])
+    assert not list(s3lib.list_keys(client, bucket, prefix + "/"))
+    assert not s3lib.list_uploads(client, bucket, prefix + "/")
+
+
+def test_filestore_archive_round_trip(s3, pg, tmp_path):
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    store = tmp_path / "filestore" / src
+    files = {f"{i:02x}/{secrets.token_hex(20)}": os.urandom(1000 * i) for i in range(1, 6)}
+    for rel, data in files.items():
+        (store / rel).parent.mkdir(parents=True, exist_ok=True)
+        (store / rel).write_bytes(data)
+    manifest = pipeline.backup(client, bucket, "lib-fs", src, env, key=KEY, compression="gzip",
+                               pg_dump=tools["pg_dump"], filestore=str(store))
+    assert manifest["filestore_files"] == len(files)
+    target = "sb_lib_fs_" + secrets.token_hex(3)
+    names.append(target)
+    pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                     pg_restore=tools["pg_restore"], filestore_root=str(tmp_path / "filestore"))
+    for rel, data in files.items():
+        assert (tmp_path / "filestore" / target / rel).read_bytes() == data
+
+
+def test_flipped_byte_in_unencrypted_backup_fails_verify(s3, pg):
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
+    manifest = pipeline.backup(client, bucket, "lib-plain", src, env, key=None,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], None)["objects"] == 1
+    key = manifest["objects"][0]["key"]
+    data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    data[len(data) // 2] ^= 0x01
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    with pytest.raises(pipeline.BackupError, match="db.dump.zst: .*(SHA-256|decompressed)"):
+        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+
+
+def test_unsafe_archive_member_is_refused(tmp_path):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo("../escape")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    member = tarfile.open(fileobj=io.BytesIO(raw.getvalue())).getmembers()[0]
+    assert not pipeline._safe_member(member, str(tmp_path))
