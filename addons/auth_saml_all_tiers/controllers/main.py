@@ -14,6 +14,7 @@ from odoo.addons.web.controllers.session import Session as SessionController
 from odoo.addons.web.controllers.utils import _get_login_redirect_url
 from odoo.exceptions import AccessDenied
 from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from werkzeug.exceptions import NotFound
 
 from ..lib import saml
@@ -67,6 +68,8 @@ class SamlController(http.Controller):
             uid = self._acs(provider, SAMLResponse, RelayState)
         except saml.SamlError as error:
             return self._refuse(provider, error)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise  # a concurrent request (the same assertion twice): Odoo retries this one
         except Exception as error:  # noqa: BLE001 (a clear page and an audit event, always)
             _logger.exception("SAML login through %s failed", provider.name)
             request.env.cr.rollback()

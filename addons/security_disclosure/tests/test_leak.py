@@ -8,6 +8,8 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.security_roles.tests.common import password_logins_for_admins
+
 from ..lib import csaf as csaf_lib
 from ..lib import osv as osv_lib
 from .common import SECRET, TEAM, disclosure_users, make_advisory, make_report
@@ -20,6 +22,7 @@ class TestEmbargoLeak(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        password_logins_for_admins(cls.env)
         disclosure_users(cls)
         env = cls.env
         cls.report = make_report(env, cls.reporter.partner_id)

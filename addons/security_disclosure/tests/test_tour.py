@@ -1,5 +1,7 @@
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.security_roles.tests.common import password_logins_for_admins
+
 from .common import disclosure_users
 
 
@@ -10,6 +12,7 @@ class TestDisclosureTour(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        password_logins_for_admins(cls.env)
         disclosure_users(cls)
 
     def test_disclosure_in_the_browser(self):

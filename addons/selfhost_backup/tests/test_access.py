@@ -2,7 +2,11 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 
-from odoo.addons.security_roles.tests.common import OWNER_PASSWORD, role_users
+from odoo.addons.security_roles.tests.common import (
+    OWNER_PASSWORD,
+    password_logins_for_admins,
+    role_users,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -10,6 +14,7 @@ class TestCredentialAccess(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        password_logins_for_admins(cls.env)
         role_users(cls)
         cls.profile = cls.env["selfhost.backup.profile"].create({
             "name": "access test", "bucket": "b-access", "credentials_source": "stored",

@@ -5,6 +5,8 @@ from unittest.mock import patch
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config
 
+from odoo.addons.security_roles.tests.common import password_logins_for_admins
+
 from .common import drop_database, pg_connect, s3_settings
 
 TOUR_DB = "selfhost_backup_tour_restore"
@@ -13,6 +15,11 @@ TOUR_DB = "selfhost_backup_tour_restore"
 @tagged("post_install", "-at_install")
 class TestTours(HttpCase):
     """What an Admin clicks, in Chromium: back up, verify, restore."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        password_logins_for_admins(cls.env)
 
     def test_admin_backs_up_verifies_and_restores(self):
         s3 = s3_settings(self)
