@@ -56,9 +56,9 @@ class TestCapture(AuditCase):
         self.assertEqual(events.mapped("action"), ["write"])
         self.assertEqual(json.loads(events.changes), {"name": ["Still quiet", "Heard"]})
 
-    def test_writes_of_plain_columns_in_one_statement(self):
-        """Old values come from the rows, new ones from the cache, in every
-        representation the snapshot path gives them."""
+    def test_write_events_per_field_type(self):
+        """Old and new values of each kind of column, only the changed ones,
+        one event per changed record."""
         self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
         country = self.env.ref("base.be")
         long_text = "x" * 2500
@@ -86,8 +86,8 @@ class TestCapture(AuditCase):
         self.assertNotIn("is_company", two)  # unchanged
 
     def test_a_flush_during_the_write_keeps_the_old_values(self):
-        """An override that flushes inside write(): the old values are read just
-        before the UPDATE."""
+        """An override that flushes inside write() (as a search in a model's
+        write does): the event still holds the values from before the write."""
         self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
         partner = self.env["res.partner"].create({"name": "Before", "comment": "old"})
         self.env.flush_all()
