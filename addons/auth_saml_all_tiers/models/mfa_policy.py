@@ -6,7 +6,6 @@ import secrets
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessDenied, AccessError, UserError
-from odoo.http import request
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_users import check_identity
