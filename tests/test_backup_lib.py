@@ -311,3 +311,157 @@ def test_unsafe_archive_member_is_refused(tmp_path):
         tar.addfile(info, io.BytesIO(b"x"))
     member = tarfile.open(fileobj=io.BytesIO(raw.getvalue())).getmembers()[0]
     assert not pipeline._safe_member(member, str(tmp_path))
+
+
+# --- review fixes: downgrade, replay, interrupted and half-failed backups ---------
+def _manifest(client, bucket, key):
+    import json  # noqa: PLC0415
+    return json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _put_manifest(client, bucket, key, manifest):
+    import json  # noqa: PLC0415
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+
+
+def test_unencrypted_manifest_is_refused_when_the_profile_has_a_key(s3, pg, tmp_path):
+    """Someone with write access to the bucket replaces an encrypted backup by an
+    unencrypted one of their own, consistent in every hash: refused (downgrade)."""
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('genuine')")
+    genuine = pipeline.backup(client, bucket, "lib-downgrade", src, env, key=KEY,
+                              pg_dump=tools["pg_dump"], include_filestore=False)
+    evil = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('backdoor')")
+    forged = pipeline.backup(client, bucket, "lib-downgrade-evil", evil, env, key=None,
+                             pg_dump=tools["pg_dump"], include_filestore=False)
+    folder = genuine["manifest_key"].rsplit("/", 1)[0] + "/"
+    body = _manifest(client, bucket, forged["manifest_key"])
+    body.update(backup_id=genuine["backup_id"], database=src)
+    for obj in body["objects"]:
+        new_key = folder + obj["key"].rsplit("/", 1)[1]
+        client.copy_object(Bucket=bucket, Key=new_key,
+                           CopySource={"Bucket": bucket, "Key": obj["key"]})
+        obj["key"] = new_key
+    assert body["encryption"] is None and body["mac"] is None
+    _put_manifest(client, bucket, genuine["manifest_key"], body)
+    with pytest.raises(pipeline.BackupError, match="is not encrypted, but this profile encrypts"):
+        pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
+    target = "sb_lib_downgrade_" + secrets.token_hex(3)
+    names.append(target)
+    with pytest.raises(pipeline.BackupError, match="is not encrypted"):
+        pipeline.restore(client, bucket, genuine["manifest_key"], KEY, target, env,
+                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+    assert not pipeline.database_exists(env, target)
+    # a manifest without a mac at all is refused too
+    body["encryption"] = _manifest(client, bucket, forged["manifest_key"])["encryption"] or {
+        "algorithm": "AES-256-GCM", "chunk_size": crypto.DEFAULT_CHUNK,
+        "key_fingerprint": crypto.key_fingerprint(KEY)}
+    body.pop("mac")
+    _put_manifest(client, bucket, genuine["manifest_key"], body)
+    with pytest.raises(pipeline.BackupError, match="failed authentication"):
+        pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
+
+
+@pytest.mark.parametrize("objects", ["none", "two_databases", "missing_filestore", "foreign"])
+def test_manifest_must_list_exactly_the_objects_of_its_backup(s3, pg, tmp_path, objects):
+    """Unencrypted backups have no mac: a manifest listing no database object
+    would restore an empty database without an error."""
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    store = tmp_path / "fs"
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "file").write_bytes(b"data")
+    manifest = pipeline.backup(client, bucket, "lib-objects", src, env, key=None,
+                               pg_dump=tools["pg_dump"], filestore=str(store))
+    body = _manifest(client, bucket, manifest["manifest_key"])
+    db_obj, fs_obj = body["objects"]
+    body["objects"] = {"none": [], "two_databases": [db_obj, db_obj],
+                       "missing_filestore": [db_obj],
+                       "foreign": [dict(db_obj, key="elsewhere/db.dump.zst"), fs_obj]}[objects]
+    _put_manifest(client, bucket, manifest["manifest_key"], body)
+    pattern = {"none": "exactly one database object", "two_databases": "exactly one database",
+               "missing_filestore": "lists no filestore object",
+               "foreign": "lists an object outside its backup"}[objects]
+    with pytest.raises(pipeline.BackupError, match=pattern):
+        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+    target = "sb_lib_objects_" + secrets.token_hex(3)
+    names.append(target)
+    with pytest.raises(pipeline.BackupError, match=pattern):
+        pipeline.restore(client, bucket, manifest["manifest_key"], None, target, env,
+                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+    assert not pipeline.database_exists(env, target)
+
+
+def test_signed_manifest_copied_to_another_name_is_refused(s3, pg):
+    """Replay: an old signed manifest (and its objects) copied under a newer or a
+    future-dated backup id is never verified, restored, or picked as the newest."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('old')")
+    prefix = "lib-replay-" + secrets.token_hex(4)
+    manifest = pipeline.backup(client, bucket, prefix, src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], KEY)["objects"] == 1
+    base = pipeline.base_prefix(prefix, src)
+    soon = retention.backup_id_for(datetime.now(timezone.utc) + timedelta(minutes=1), "0badc0de")
+    for new_id in ("20991231T000000Z-deadbeef", soon):
+        for obj_key in [o["key"] for o in manifest["objects"]] + [manifest["manifest_key"]]:
+            client.copy_object(Bucket=bucket, Key=f"{base}{new_id}/{obj_key.rsplit('/', 1)[1]}",
+                               CopySource={"Bucket": bucket, "Key": obj_key})
+        with pytest.raises(pipeline.BackupError, match="stored elsewhere"):
+            pipeline.verify(client, bucket, f"{base}{new_id}/manifest.json", KEY)
+    listed = pipeline.list_backups(client, bucket, prefix, src)
+    assert [b["backup_id"] for b in listed if b["complete"]][0] != "20991231T000000Z-deadbeef"
+    assert not [b for b in listed if b["backup_id"].startswith("2099") and b["complete"]]
+
+
+def test_future_dated_backup_is_never_the_newest_kept():
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    sets = {bid: {"keys": [], "complete": True} for bid in (
+        "20991231T000000Z-deadbeef", "20260531T000000Z-00000001", "20260530T000000Z-00000002")}
+    # the future-dated set neither counts as the newest nor is deleted (it is not ours)
+    assert retention.expired(sets, 1, 0, now) == ["20260530T000000Z-00000002"]
+
+
+def test_interrupted_backup_aborts_its_uploads(s3, pg):
+    """Ctrl-C / SIGTERM (SystemExit) during an upload: the upload is aborted and
+    the interruption goes through."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    prefix = "lib-interrupt-" + secrets.token_hex(4)
+
+    def interrupt(_key, _number):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.backup(client, bucket, prefix, src, env, key=KEY, pg_dump=tools["pg_dump"],
+                        include_filestore=False, on_part=interrupt)
+    assert not s3lib.list_uploads(client, bucket, prefix + "/")
+    assert not list(s3lib.list_keys(client, bucket, prefix + "/"))
+
+
+def test_manifest_stored_but_reply_lost_leaves_nothing(s3, pg):
+    """The manifest PUT reaches S3 but its reply is lost (a fault that cannot be
+    caused on demand with a real server: the real call runs, then we raise)."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    prefix = "lib-lostreply-" + secrets.token_hex(4)
+    real_put = client.put_object
+
+    def put_then_lose_reply(**kwargs):
+        real_put(**kwargs)
+        if kwargs["Key"].endswith("/manifest.json"):
+            raise ConnectionResetError("connection reset by peer")
+
+    client.put_object = put_then_lose_reply
+    try:
+        with pytest.raises(pipeline.BackupError):
+            pipeline.backup(client, bucket, prefix, src, env, key=KEY, pg_dump=tools["pg_dump"],
+                            include_filestore=False)
+    finally:
+        del client.put_object
+    assert not list(s3lib.list_keys(client, bucket, prefix + "/"))

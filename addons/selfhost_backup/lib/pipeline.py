@@ -241,12 +241,17 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
         }
         body = dict(manifest, mac=crypto.manifest_mac(key, _canonical(manifest)) if key else None)
         manifest_key = folder + MANIFEST
+        # if the reply is lost after the manifest was stored, the failure cleanup
+        # must delete it too (never a manifest without its objects)
+        ctx["done"].append(manifest_key)
         try:
             client.put_object(Bucket=bucket, Key=manifest_key, Body=_canonical(body),
                               ContentType="application/json", **ctx["extra_args"])
         except Exception as exc:
             raise s3lib.S3Error(s3lib.describe_error(exc, "store the manifest", bucket)) from exc
-    except Exception as exc:
+    except BaseException as exc:
+        # also KeyboardInterrupt / SystemExit (SIGTERM in the command): abort the
+        # uploads and delete the objects, then let the interruption through
         leftovers = []
         for upload in ctx["uploads"]:
             upload_id = upload.abort()
@@ -254,6 +259,8 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
                 leftovers.append({"key": upload.key, "upload_id": upload_id})
         leftovers += [{"key": k} for k in ctx["done"]]
         leftovers = cleanup(client, bucket, leftovers)
+        if not isinstance(exc, Exception):
+            raise
         if isinstance(exc, (BackupError, s3lib.S3Error, crypto.CryptoError)):
             message = str(exc)
         else:
@@ -288,7 +295,11 @@ def list_backups(client, bucket, prefix, dbname, page_size=1000):
     base = base_prefix(prefix, dbname)
     sets = retention.group_backups(base, (k for k, _s, _m in s3lib.list_keys(
         client, bucket, base, page_size)))
-    return [{"backup_id": bid, "created": retention.created_of(bid), "complete": s["complete"],
+    now = datetime.now(timezone.utc)
+    # a set dated in the future is not one this suite wrote (a replayed manifest): never
+    # picked as the newest backup
+    return [{"backup_id": bid, "created": retention.created_of(bid),
+             "complete": s["complete"] and not retention.is_future(bid, now),
              "keys": sorted(s["keys"]), "manifest_key": f"{base}{bid}/{MANIFEST}"}
             for bid, s in sorted(sets.items(), reverse=True)]
 
@@ -328,15 +339,55 @@ def load_manifest(client, bucket, manifest_key, key):
     if manifest.get("version") != FORMAT_VERSION:
         raise BackupError(f"{manifest_key}: unsupported manifest version {manifest.get('version')}")
     mac = manifest.pop("mac", None)
+    if key is not None and not manifest.get("encryption"):
+        # a profile with a key only ever writes encrypted, authenticated backups: an
+        # unencrypted manifest here was written by someone else (downgrade attack)
+        raise BackupError(f"{manifest_key} is not encrypted, but this profile encrypts its "
+                          "backups: refused (the manifest was replaced, or the backup was made "
+                          "with encryption turned off)")
     if manifest.get("encryption"):
         if not key:
             raise BackupError("this backup is encrypted: configure its encryption key")
         if crypto.key_fingerprint(key) != manifest["encryption"].get("key_fingerprint"):
             raise BackupError("this backup was encrypted with another key (fingerprint "
                               f"{manifest['encryption'].get('key_fingerprint')})")
-        if not mac or not secrets.compare_digest(mac, crypto.manifest_mac(key, _canonical(manifest))):
+        if not isinstance(mac, str) or not secrets.compare_digest(
+                mac, crypto.manifest_mac(key, _canonical(manifest))):
             raise BackupError(f"{manifest_key} failed authentication: the manifest was altered")
+    _check_manifest_layout(manifest, manifest_key)
     return manifest
+
+
+def _check_manifest_layout(manifest, manifest_key):
+    """The manifest describes the backup stored where it lies (not an older one
+    copied to a newer name: replay), and holds exactly the objects a restore needs."""
+    backup_id, dbname = manifest.get("backup_id"), manifest.get("database")
+    if not (isinstance(backup_id, str) and re.fullmatch(retention.BACKUP_ID_RE, backup_id)
+            and isinstance(dbname, str) and DB_NAME_RE.match(dbname)):
+        raise BackupError(f"{manifest_key} is not a backup manifest")
+    folder = f"{dbname}/{backup_id}/"
+    if not (manifest_key == folder + MANIFEST or manifest_key.endswith("/" + folder + MANIFEST)):
+        raise BackupError(f"{manifest_key} describes backup {backup_id} of {dbname}, stored "
+                          "elsewhere: refused (a manifest copied to another name)")
+    if retention.created_of(backup_id) > datetime.now(timezone.utc) + retention.CLOCK_SKEW:
+        raise BackupError(f"{manifest_key}: backup {backup_id} is dated in the future: refused")
+    folder = manifest_key[:-len(MANIFEST)]
+    encrypted = bool(manifest.get("encryption"))
+    if manifest.get("compression") not in comp.KINDS:
+        raise BackupError(f"{manifest_key}: unknown compression {manifest.get('compression')!r}")
+    roles = []
+    for obj in manifest["objects"]:
+        role = obj.get("role") if isinstance(obj, dict) else None
+        if role not in ("database", "filestore") or obj.get("key") != folder + object_name(
+                role, manifest["compression"], encrypted):
+            raise BackupError(f"{manifest_key} lists an object outside its backup: "
+                              f"{obj.get('key') if isinstance(obj, dict) else obj!r}")
+        roles.append(role)
+    if roles.count("database") != 1 or roles.count("filestore") > 1:
+        raise BackupError(f"{manifest_key} must list exactly one database object")
+    if manifest.get("filestore_files") and "filestore" not in roles:
+        raise BackupError(f"{manifest_key} records {manifest['filestore_files']} filestore "
+                          "files but lists no filestore object")
 
 
 def _plaintext(client, bucket, manifest, obj, key):
@@ -424,7 +475,8 @@ def _connect(pg_env, dbname="postgres"):
     import psycopg2  # noqa: PLC0415
     conn = psycopg2.connect(dbname=dbname, host=pg_env.get("PGHOST") or None,
                             port=pg_env.get("PGPORT") or None, user=pg_env.get("PGUSER") or None,
-                            password=pg_env.get("PGPASSWORD") or None)
+                            password=pg_env.get("PGPASSWORD") or None,
+                            sslmode=pg_env.get("PGSSLMODE") or None)
     conn.autocommit = True
     return conn
 
