@@ -7,6 +7,7 @@ path given *before* the command name:
 """
 import logging
 import optparse
+import signal
 import sys
 from pathlib import Path
 
@@ -29,6 +30,10 @@ def _split_action(args):
             "-c", "--config")):
         return args[-1], args[:-1]
     return "backup", list(args)
+
+
+def _terminate(signum, _frame):
+    sys.exit(128 + signum)
 
 
 def _out(line=""):
@@ -68,6 +73,9 @@ class SelfhostBackup(Command):
             registry = Registry(dbname)
         except Exception as exc:  # noqa: BLE001 (a missing database, wrong credentials...)
             sys.exit(f"cannot open database {dbname}: {exc}")
+        # SIGTERM (the host's cron or systemd stopping us) raises SystemExit, so that the
+        # run is recorded as interrupted and its uploads are aborted before we exit
+        signal.signal(signal.SIGTERM, _terminate)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             if "selfhost.backup.profile" not in env:
@@ -96,6 +104,8 @@ class SelfhostBackup(Command):
 
     def _backup(self, env, profile, opt):
         run = profile._run_backup(trigger="cli")
+        # the run was written on a cursor of its own: a new transaction sees it
+        env.cr.commit()
         if run.state != "done":
             _out(f"backup FAILED: {run.error}")
             return 1

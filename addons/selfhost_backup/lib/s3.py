@@ -232,8 +232,9 @@ def list_keys(client, bucket, prefix, page_size=1000):
         kwargs["ContinuationToken"] = resp["NextContinuationToken"]
 
 
-def list_uploads(client, bucket, prefix):
-    """Multipart uploads in progress under `prefix`: [(key, upload_id)]."""
+def list_uploads(client, bucket, prefix, initiated=False):
+    """Multipart uploads in progress under `prefix`: [(key, upload_id)], or
+    [(key, upload_id, initiated datetime or None)] with `initiated`."""
     kwargs = {"Bucket": bucket, "Prefix": prefix}
     out = []
     while True:
@@ -241,7 +242,8 @@ def list_uploads(client, bucket, prefix):
             resp = client.list_multipart_uploads(**kwargs)
         except Exception as exc:
             raise S3Error(describe_error(exc, f"list the uploads under {prefix}", bucket)) from exc
-        out += [(u["Key"], u["UploadId"]) for u in resp.get("Uploads", ())]
+        out += [(u["Key"], u["UploadId"], u.get("Initiated")) if initiated
+                else (u["Key"], u["UploadId"]) for u in resp.get("Uploads", ())]
         if not resp.get("IsTruncated"):
             return out
         kwargs.update(KeyMarker=resp.get("NextKeyMarker"),
