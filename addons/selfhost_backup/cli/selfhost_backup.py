@@ -58,6 +58,10 @@ class SelfhostBackup(Command):
                          help="verify/restore: a backup id from `list` (default: the newest)")
         group.add_option("--new-database", dest="new_database",
                          help="restore: the name of the new database (must not exist)")
+        group.add_option("--no-neutralize", dest="no_neutralize", action="store_true",
+                         help="restore: keep the copy live (scheduled actions, mail servers, "
+                         "database.uuid/secret, backup credentials), to replace a lost "
+                         "database; by default the copy is neutralized")
         group.add_option("--from-database", dest="from_database",
                          help="list/verify/restore: the backups of another database (one that "
                          "was lost), with the profile of the database given by -d")
@@ -144,7 +148,8 @@ class SelfhostBackup(Command):
     def _restore(self, env, profile, opt):
         chosen = self._pick(profile, opt)
         try:
-            result = profile._restore_manifest(chosen["manifest_key"], opt.new_database)
+            result = profile._restore_manifest(chosen["manifest_key"], opt.new_database,
+                                               neutralize=not opt.no_neutralize)
         except UserError as exc:
             _out(f"restore FAILED: {exc.args[0]}")
             return 1

@@ -1,9 +1,11 @@
 import logging
 import os
+import shutil
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
-from odoo import api, fields, models, release
+from odoo import api, fields, models, release, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
@@ -213,6 +215,24 @@ class SelfhostBackupProfile(models.Model):
                     "The S3 endpoint must be a URL starting with https:// (or http://), "
                     "or blank for AWS."))
 
+    def _storage_path(self):
+        return ((self.endpoint_url or "").strip().rstrip("/"), (self.bucket or "").strip(),
+                (self.prefix or "").strip().strip("/"))
+
+    @api.constrains("endpoint_url", "bucket", "prefix")
+    def _check_unique_storage_path(self):
+        """Two profiles storing to the same path would apply their retention to each
+        other's backups (the path holds the database name, not the profile)."""
+        others = self.with_context(active_test=False).search([("id", "not in", self.ids)])
+        for profile in self:
+            path = profile._storage_path()
+            clash = others.filtered(lambda p: p._storage_path() == path)
+            if clash:
+                raise ValidationError(self.env._(
+                    "Profile %(other)s already stores its backups in this bucket under this "
+                    "prefix: give each profile its own prefix (retention would otherwise "
+                    "delete the other profile's backups).", other=clash[0].name))
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
@@ -243,6 +263,13 @@ class SelfhostBackupProfile(models.Model):
     def _check_admin(self):
         if not (self.env.su or self.env.user.has_group(ADMIN)):
             raise AccessError(self.env._("Only the Owner and Admins can run backups and restores."))
+
+    def _check_owner_restore(self):
+        # a restore creates a database (even with list_db = False) holding every secret of
+        # this one: the Owner's, from the web; the host's administrator, from the command
+        if not (self.env.su or self.env.user.has_group(OWNER)):
+            raise AccessError(self.env._("Only the Owner can restore a backup from the web "
+                                         "interface."))
 
     def _config_value(self, option):
         """odoo.conf option or environment variable, profile-specific first."""
@@ -516,16 +543,28 @@ class SelfhostBackupProfile(models.Model):
         except (pipeline.BackupError, s3lib.S3Error) as exc:
             raise UserError(str(exc)) from None
 
-    def _restore_manifest(self, manifest_key, new_database):
+    def _restore_manifest(self, manifest_key, new_database, neutralize=True):
         """Restore a backup into a new database and filestore; UserError (and
-        nothing left behind) on failure."""
+        nothing left behind) on failure. With `neutralize` (always from the web),
+        the copy cannot act as this database: Odoo's neutralization (scheduled
+        actions and mail servers off...), a new database.uuid and database.secret,
+        and no stored backup credentials."""
         self.ensure_one()
         self._check_admin()
+        filestore_root = os.path.dirname(config.filestore(new_database))
         try:
             result = pipeline.restore(
                 self._client(), self.bucket, manifest_key, self._encryption_key(),
                 new_database, self._pg_env(), pg_restore=self._pg_tool("pg_restore"),
-                filestore_root=os.path.dirname(config.filestore(new_database)))
+                filestore_root=filestore_root)
+            if neutralize:
+                try:
+                    self._neutralize_restored(new_database)
+                except Exception as exc:
+                    pipeline._drop_database(self._pg_env(), new_database)
+                    shutil.rmtree(os.path.join(filestore_root, new_database), ignore_errors=True)
+                    raise pipeline.BackupError(f"the restored copy could not be neutralized: "
+                                               f"{exc}") from exc
         except (pipeline.BackupError, s3lib.S3Error) as exc:
             if "audit.event" in self.env:  # audit_trail is optional
                 self.env["audit.event"].log(
@@ -539,6 +578,20 @@ class SelfhostBackupProfile(models.Model):
                 "security_event", "backup.restore", model=self._name, res_id=self.id,
                 res_name=manifest_key, details={"new_database": new_database})
         return result
+
+    @api.model
+    def _neutralize_restored(self, dbname):
+        from odoo.modules.neutralize import neutralize_database  # noqa: PLC0415
+        try:
+            with sql_db.db_connect(dbname).cursor() as cr:
+                neutralize_database(cr)  # includes this module's data/neutralize.sql
+                # what ir.config_parameter.init(force=True) does: a new identity
+                for key, value in (("database.uuid", str(uuid.uuid1())),
+                                   ("database.secret", str(uuid.uuid4()))):
+                    cr.execute("UPDATE ir_config_parameter SET value = %s WHERE key = %s",
+                               [value, key])
+        finally:
+            sql_db.close_db(dbname)
 
     def _list_backups(self, dbname=None):
         """This profile's backups of this database (or of `dbname`, e.g. a lost

@@ -3,7 +3,7 @@ time limits, orphan uploads, one run of a profile at a time."""
 import os
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from ..lib import s3 as s3lib
@@ -57,6 +57,28 @@ class TestProfileChanges(BackupCase):
         self.assertNotIn("s3kr1t", repr(events.mapped("details")))
         self.assertTrue(self.env["audit.event"].search([
             ("action", "=", "backup.profile.create"), ("res_id", "=", profile.id)]))
+
+    def test_only_the_owner_restores_from_the_web(self):
+        profile = self.make_profile(include_filestore=False)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        target = self.new_db_name()
+        with self.assertRaisesRegex(AccessError, "Only the Owner can restore"):
+            run.with_user(self.admin)._restore(target)
+        with self.assertRaisesRegex(AccessError, "Only the Owner can restore"):
+            run.with_user(self.admin).action_open_restore()
+        self.assertFalse(self.database_exists(target))
+        # the Admin still verifies
+        run.with_user(self.admin).action_verify()
+        self.assertEqual(run.verify_state, "ok", run.verify_message)
+
+    def test_two_profiles_cannot_share_a_storage_path(self):
+        first = self.make_profile()
+        with self.assertRaisesRegex(ValidationError, f"Profile {first.name} already stores"):
+            self.make_profile(prefix=f"/{self.prefix}/", keep_count=1)
+        with self.assertRaisesRegex(ValidationError, "already stores"):
+            self.make_profile(prefix=self.prefix + "-2").write({"prefix": self.prefix})
+        self.make_profile(bucket="another-bucket")  # another bucket is another path
 
     def test_pg_tools_do_not_inherit_the_encryption_key(self):
         profile = self.make_profile()
@@ -112,7 +134,8 @@ class TestLongRuns(BackupCase):
         self.assertTrue(profile.backup_requested)
         self.assertGreater(self.env["ir.cron.trigger"].search_count(
             [("cron_id", "=", cron.id)]), len(triggers))
-        other = self.make_profile(include_filestore=False, daily=True)
+        other = self.make_profile(include_filestore=False, daily=True,
+                                  prefix=self.prefix + "-other")
         cron.method_direct_trigger()
         self.assertEqual(profile.run_ids.mapped("state"), ["done"], profile.run_ids.error)
         self.assertEqual(profile.run_ids.trigger, "manual")
