@@ -465,3 +465,30 @@ def test_manifest_stored_but_reply_lost_leaves_nothing(s3, pg):
     finally:
         del client.put_object
     assert not list(s3lib.list_keys(client, bucket, prefix + "/"))
+
+
+@pytest.mark.parametrize("kind", ["zstd", "gzip"])
+def test_decompression_bomb_is_read_in_bounded_steps(s3, kind):
+    """64 MiB of zeros compress to a few KiB: a restore never holds more than
+    one output chunk of it (a crafted object could expand to terabytes)."""
+    import hashlib  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    import zstandard  # noqa: PLC0415
+    client, bucket = s3
+    plain = bytes(64 * 1024 * 1024)
+    if kind == "zstd":
+        stored = zstandard.ZstdCompressor(level=3).compress(plain)
+    else:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        stored = packer.compress(plain) + packer.flush()
+    assert len(stored) < 256 * 1024
+    key = f"lib-bomb-{secrets.token_hex(4)}/db.dump"
+    client.put_object(Bucket=bucket, Key=key, Body=stored)
+    obj = {"key": key, "size": len(stored), "sha256": hashlib.sha256(stored).hexdigest(),
+           "plain_size": len(plain), "plain_sha256": hashlib.sha256(plain).hexdigest()}
+    sizes = [len(chunk) for chunk in pipeline._plaintext(
+        client, bucket, {"compression": kind, "encryption": None}, obj, None)]
+    client.delete_object(Bucket=bucket, Key=key)
+    assert sum(sizes) == len(plain)
+    assert max(sizes) <= 1024 * 1024

@@ -391,37 +391,38 @@ def _check_manifest_layout(manifest, manifest_key):
 
 
 def _plaintext(client, bucket, manifest, obj, key):
-    """Yield an object's plaintext, authenticated chunk by chunk; at the end,
-    check its size and both SHA-256 against the manifest."""
+    """Yield an object's plaintext (at most comp.OUT_CHUNK bytes at a time),
+    authenticated chunk by chunk; at the end, check its size and both SHA-256
+    against the manifest."""
     body = s3lib.open_object(client, bucket, obj["key"])
     dec = crypto.Decryptor(key) if manifest.get("encryption") else None
-    unz = comp.decompressor(manifest["compression"])
-    stored_sha, plain_sha, stored, plain = hashlib.sha256(), hashlib.sha256(), 0, 0
+    stored_sha, plain_sha, count = hashlib.sha256(), hashlib.sha256(), {"stored": 0}
+    plain = 0
     name = obj["key"].rsplit("/", 1)[-1]
+
+    def stored_chunks():
+        for data in body.iter_chunks(READ_SIZE):
+            stored_sha.update(data)
+            count["stored"] += len(data)
+            if dec:
+                data = dec.update(data)
+            if data:
+                yield data
+        if dec:
+            dec.finalize()
+
     try:
         try:
-            for data in body.iter_chunks(READ_SIZE):
-                stored_sha.update(data)
-                stored += len(data)
-                if dec:
-                    data = dec.update(data)
-                if data:
-                    try:
-                        data = unz.decompress(data)
-                    except Exception as exc:  # noqa: BLE001 (zlib.error, zstandard.ZstdError)
-                        raise BackupError(f"{name}: cannot be decompressed ({exc}): the "
-                                          "stored object is corrupted") from exc
-                if data:
-                    plain_sha.update(data)
-                    plain += len(data)
-                    yield data
-            if dec:
-                dec.finalize()
-            tail = unz.flush()
-            if tail:
-                plain_sha.update(tail)
-                plain += len(tail)
-                yield tail
+            source = stored_chunks()
+            for data in comp.decompress_iter(manifest["compression"], source):
+                plain_sha.update(data)
+                plain += len(data)
+                yield data
+            for _data in source:
+                pass  # after the end of the compressed stream: hashed, and the tags checked
+        except comp.DecompressError as exc:
+            raise BackupError(f"{name}: cannot be decompressed ({exc}): the stored object is "
+                              "corrupted") from exc
         except crypto.CryptoError as exc:
             raise BackupError(f"{name}: {exc}") from exc
         except BackupError:
@@ -430,7 +431,7 @@ def _plaintext(client, bucket, manifest, obj, key):
             raise BackupError(s3lib.describe_error(exc, f"download {name}", bucket)) from exc
     finally:
         body.close()
-    if stored != obj["size"] or stored_sha.hexdigest() != obj["sha256"]:
+    if count["stored"] != obj["size"] or stored_sha.hexdigest() != obj["sha256"]:
         raise BackupError(f"{name}: SHA-256 of the stored object does not match the manifest")
     if plain != obj["plain_size"] or plain_sha.hexdigest() != obj["plain_sha256"]:
         raise BackupError(f"{name}: SHA-256 of the restored data does not match the manifest")
