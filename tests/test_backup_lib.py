@@ -220,13 +220,17 @@ def test_multipart_spans_parts_and_failure_aborts(s3):
     assert not list(s3lib.list_keys(client, bucket, key))
 
 
-def test_large_parts_are_spooled_to_disk(s3, monkeypatch):
+def test_large_parts_are_spooled_to_disk(s3, monkeypatch, tmp_path):
     client, bucket = s3
     key = "lib-spool-" + secrets.token_hex(4)
     part = 5 * 1024 * 1024
     monkeypatch.setattr(s3lib, "MEMORY_PART_LIMIT", part - 1)
-    upload = s3lib.MultipartUpload(client, bucket, key, part).start()
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    upload = s3lib.MultipartUpload(client, bucket, key, part, spool_dir=str(spool)).start()
     assert not isinstance(upload._buf, bytearray)
+    # in the directory given (Odoo's data_dir), not in /tmp (often a tmpfs: memory)
+    assert os.readlink(f"/proc/self/fd/{upload._buf.fileno()}").startswith(str(spool) + "/")
     data = os.urandom(part + 4567)
     upload.write(data)
     upload.complete()
@@ -492,3 +496,34 @@ def test_decompression_bomb_is_read_in_bounded_steps(s3, kind):
     client.delete_object(Bucket=bucket, Key=key)
     assert sum(sizes) == len(plain)
     assert max(sizes) <= 1024 * 1024
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "absolute", "device"])
+def test_links_absolute_paths_and_devices_in_the_filestore_archive_are_refused(tmp_path, kind):
+    info = tarfile.TarInfo({"absolute": "/etc/cron.d/evil"}.get(kind, "ab/entry"))
+    if kind == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    elif kind == "hardlink":
+        info.type, info.linkname = tarfile.LNKTYPE, "/etc/passwd"
+    elif kind == "device":
+        info.type = tarfile.CHRTYPE
+    dest = tmp_path / "fs"
+    dest.mkdir()
+    assert not pipeline._safe_member(info, str(dest))
+
+
+def test_tampered_filestore_object_fails_verify(s3, pg, tmp_path):
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text)")
+    store = tmp_path / "fs"
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "file").write_bytes(os.urandom(300_000))
+    manifest = pipeline.backup(client, bucket, "lib-fs-tamper", src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], filestore=str(store))
+    key = next(o["key"] for o in manifest["objects"] if o["role"] == "filestore")
+    data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    data[-40] ^= 0x01
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    with pytest.raises(pipeline.BackupError, match=r"filestore\.tar\.zst\.aes: .*failed authentication"):
+        pipeline.verify(client, bucket, manifest["manifest_key"], KEY)

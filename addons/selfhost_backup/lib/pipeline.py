@@ -100,7 +100,8 @@ class _ObjectWriter:
 def _stream_object(ctx, key, part_size, producer):
     """Upload what `producer(writer)` writes under `key`; abort on any failure."""
     upload = s3lib.MultipartUpload(ctx["client"], ctx["bucket"], key, part_size,
-                                   ctx["extra_args"], ctx["on_part"]).start()
+                                   ctx["extra_args"], ctx["on_part"],
+                                   spool_dir=ctx["spool_dir"]).start()
     ctx["uploads"].append(upload)
     writer = _ObjectWriter(upload, ctx["compression"], ctx["key"], ctx["chunk_size"])
     producer(writer)
@@ -202,7 +203,8 @@ def _dump_filestore(root, counter):
 def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zstd",
            pg_dump="pg_dump", filestore=None, include_filestore=True, db_size=0,
            extra_args=None, on_part=None, chunk_size=crypto.DEFAULT_CHUNK,
-           min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None):
+           min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None,
+           spool_dir=None):
     """Back `dbname` (and its filestore) up under `<prefix>/<dbname>/<id>/`.
     Returns the manifest, with `manifest_key` and `duration` added. Raises
     BackupError; a failed backup leaves no manifest, so it is never counted."""
@@ -214,7 +216,7 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
     folder = base_prefix(prefix, dbname) + backup_id + "/"
     ctx = {"client": client, "bucket": bucket, "extra_args": dict(extra_args or {}),
            "on_part": on_part, "compression": compression, "key": key,
-           "chunk_size": chunk_size, "uploads": [], "done": []}
+           "chunk_size": chunk_size, "uploads": [], "done": [], "spool_dir": spool_dir}
     try:
         s3lib.check_bucket(client, bucket)
         version = _pg_dump_version(pg_dump)

@@ -347,6 +347,15 @@ class SelfhostBackupProfile(models.Model):
                 "or selfhost_backup_%(tool)s in odoo.conf.", tool=name)) from None
 
     @api.model
+    def _spool_dir(self):
+        """Where parts above 32 MiB are spooled: selfhost_backup_spool_dir, or Odoo's
+        data_dir (on disk; /tmp is often a small tmpfs, i.e. memory)."""
+        path = config.get("selfhost_backup_spool_dir") or os.path.join(
+            config["data_dir"], "selfhost_backup_spool")
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+
+    @api.model
     def _lock_wait_timeout(self):
         """How long pg_dump waits for a table lock before failing (not forever)."""
         return self.env["ir.config_parameter"].sudo().get_param(
@@ -456,7 +465,7 @@ class SelfhostBackupProfile(models.Model):
                 compression=self.compression, pg_dump=pg_dump,
                 filestore=config.filestore(dbname), include_filestore=self.include_filestore,
                 db_size=db_size, extra_args=self._extra_args(), on_part=on_part,
-                lock_wait_timeout=self._lock_wait_timeout(),
+                lock_wait_timeout=self._lock_wait_timeout(), spool_dir=self._spool_dir(),
                 info={"odoo": release.version, "profile": self.name})
         except (UserError, pipeline.BackupError, s3lib.S3Error) as exc:
             run._record_failure(exc.args[0] if isinstance(exc, UserError) else str(exc),

@@ -163,3 +163,9 @@ class TestLongRuns(BackupCase):
         run = profile._run_backup()
         self.assertEqual(run.state, "done", run.error)
         self.assertIn("Nothing to delete", run.retention_note)
+
+    def test_large_parts_spool_under_the_data_dir(self):
+        from odoo.tools import config  # noqa: PLC0415
+        path = self.env["selfhost.backup.profile"]._spool_dir()
+        self.assertEqual(path, os.path.join(config["data_dir"], "selfhost_backup_spool"))
+        self.assertTrue(os.path.isdir(path))
