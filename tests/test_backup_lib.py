@@ -527,3 +527,14 @@ def test_tampered_filestore_object_fails_verify(s3, pg, tmp_path):
     client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
     with pytest.raises(pipeline.BackupError, match=r"filestore\.tar\.zst\.aes: .*failed authentication"):
         pipeline.verify(client, bucket, manifest["manifest_key"], KEY)
+
+
+def test_filestore_estimate_counts_tar_overhead(tmp_path):
+    """Many small attachments: tar's headers and padding dominate the stream."""
+    for i in range(50):
+        (tmp_path / f"f{i}").write_bytes(b"x")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for i in range(50):
+            tar.add(tmp_path / f"f{i}", arcname=f"f{i}")
+    assert pipeline.filestore_size(str(tmp_path)) >= len(buf.getvalue())

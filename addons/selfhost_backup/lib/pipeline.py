@@ -170,12 +170,17 @@ def _walk_files(root):
             yield os.path.join(dirpath, name)
 
 
+# what tar adds to each file: a 512-byte header, a PAX header (2 blocks), padding
+TAR_OVERHEAD = 3072
+
+
 def filestore_size(root):
-    total = 0
+    """The estimated size of the filestore's tar stream (for the part size)."""
+    total = 2 * tarfile.RECORDSIZE  # the end-of-archive blocks, rounded to a record
     if root and os.path.isdir(root):
         for path in _walk_files(root):
             try:
-                total += os.lstat(path).st_size
+                total += os.lstat(path).st_size + TAR_OVERHEAD
             except OSError:
                 pass  # removed meanwhile (attachment garbage collection)
     return total
