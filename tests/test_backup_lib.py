@@ -525,7 +525,8 @@ def test_tampered_filestore_object_fails_verify(s3, pg, tmp_path):
     data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
     data[-40] ^= 0x01
     client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
-    with pytest.raises(pipeline.BackupError, match=r"filestore\.tar\.zst\.aes: .*failed authentication"):
+    with pytest.raises(pipeline.BackupError,
+                       match=r"filestore\.tar\.zst\.aes: .*failed authentication"):
         pipeline.verify(client, bucket, manifest["manifest_key"], KEY)
 
 

@@ -126,7 +126,8 @@ class SelfhostBackupProfile(models.Model):
             self._check_owner_change(changed)
         if "endpoint_url" in vals and not vals.get("new_secret_access_key"):
             # credentials entered for one server are never sent to another one
-            moved = self.filtered(lambda p: (p.endpoint_url or False) != (vals["endpoint_url"] or False))
+            moved = self.filtered(
+                lambda p: (p.endpoint_url or False) != (vals["endpoint_url"] or False))
         else:
             moved = self.browse()
         result = super().write(vals)

@@ -58,7 +58,8 @@ class TestBackupRestore(BackupCase):
         run._restore(target)
         # the same rows, but for the neutralization (a dummy mail server, its flag)
         restored_counts = row_counts(target)
-        self.assertEqual(restored_counts.pop("ir_mail_server"), source_counts.pop("ir_mail_server") + 1)
+        self.assertEqual(restored_counts.pop("ir_mail_server"),
+                         source_counts.pop("ir_mail_server") + 1)
         restored_counts.pop("ir_config_parameter")
         source_counts.pop("ir_config_parameter")
         self.assertEqual(restored_counts, source_counts)
@@ -108,7 +109,8 @@ class TestBackupRestore(BackupCase):
         self.assertRegex(run.verify_message, r"db\.dump\.zst\.aes: chunk \d+ failed authentication")
 
         target = self.new_db_name()
-        with self.assertRaisesRegex(UserError, r"removed: db\.dump\.zst\.aes: chunk \d+ failed authentication"):
+        with self.assertRaisesRegex(
+                UserError, r"removed: db\.dump\.zst\.aes: chunk \d+ failed authentication"):
             run._restore(target)
         self.assertFalse(self.database_exists(target), "a failed restore leaves no database")
         self.assertFalse(os.path.exists(os.path.join(

@@ -79,14 +79,16 @@ class TestCommand(BackupCase):
         self.assertEqual(counts["selfhost_backup_profile"],
                          row_counts(self.dbname)["selfhost_backup_profile"])
         with pg_connect(target).cursor() as cr:
-            cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'")
+            cr.execute("SELECT value FROM ir_config_parameter "
+                       "WHERE key = 'database.is_neutralized'")
             self.assertEqual(cr.fetchone(), ("true",), "a restored copy is neutralized")
             cr.connection.close()
         live = self.new_db_name()
         code, out = self.command("--new-database", live, "--no-neutralize", "restore")
         self.assertEqual(code, 0, out)
         with pg_connect(live).cursor() as cr:
-            cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'")
+            cr.execute("SELECT value FROM ir_config_parameter "
+                       "WHERE key = 'database.is_neutralized'")
             self.assertIsNone(cr.fetchone(), "--no-neutralize: a replacement of the lost database")
             cr.connection.close()
         # an existing database is refused

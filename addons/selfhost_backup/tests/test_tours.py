@@ -39,7 +39,8 @@ class TestTours(HttpCase):
             self.assertFalse(profile.run_ids, "the button only asks the background job")
             self.assertTrue(profile.backup_requested)
             # what Odoo's cron worker does when the button triggers the job
-            self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested").method_direct_trigger()
+            cron = self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested")
+            cron.method_direct_trigger()
             # restoring from the web is the Owner's
             self.start_tour(url, "selfhost_backup_verify_restore", login="admin")
         run = profile.run_ids
