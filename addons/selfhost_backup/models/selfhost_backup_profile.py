@@ -385,7 +385,9 @@ class SelfhostBackupProfile(models.Model):
         The work runs on a cursor of its own: the run is committed as
         "running" before anything starts, so that a process killed meanwhile
         (limit_time_real, OOM) leaves a run that the next run of the profile
-        marks failed (and alerts about); its open uploads are then aborted."""
+        marks failed (and alerts about); its open uploads are then aborted.
+        The caller must not hold uncommitted writes to this profile (the other
+        cursor would wait for them)."""
         self.ensure_one()
         self.env.flush_all()  # the other cursor sees what the caller wrote
         with self.env.registry.cursor() as cr:
@@ -411,7 +413,8 @@ class SelfhostBackupProfile(models.Model):
         run = Run
         try:
             self._fail_stale_runs()
-            self.sudo().backup_requested = False  # sudo: the request is the system's to clear
+            if self.backup_requested:
+                self.sudo().backup_requested = False  # sudo: the system clears the request
             run = Run.create(values)
             cr.commit()
             try:
