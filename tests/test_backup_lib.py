@@ -539,3 +539,74 @@ def test_filestore_estimate_counts_tar_overhead(tmp_path):
         for i in range(50):
             tar.add(tmp_path / f"f{i}", arcname=f"f{i}")
     assert pipeline.filestore_size(str(tmp_path)) >= len(buf.getvalue())
+
+
+_RESTORE_SCRIPT = """
+import importlib.util, json, sys
+lib = sys.argv[1]
+spec = importlib.util.spec_from_file_location(
+    "selfhost_backup_lib", lib + "/__init__.py", submodule_search_locations=[lib])
+package = importlib.util.module_from_spec(spec)
+sys.modules["selfhost_backup_lib"] = package
+spec.loader.exec_module(package)
+from selfhost_backup_lib import pipeline, s3 as s3lib
+a = json.loads(sys.argv[2])
+client = s3lib.make_client(a["endpoint"], None, a["access"], a["secret"], "path")
+pipeline.restore(client, a["bucket"], a["manifest_key"], bytes.fromhex(a["key"]), a["target"],
+                 a["env"], pg_restore=a["pg_restore"], filestore_root=a["root"])
+"""
+
+
+def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
+    """SIGKILL (Odoo's limit_time_real) during pg_restore: no cleanup runs, yet the
+    target name stays free (the restore went into a staging database) and a
+    retry under the same name works."""
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g")
+    manifest = pipeline.backup(client, bucket, "lib-killed-restore", src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    marker = tmp_path / "pg_restore_started"
+    wrapper = tmp_path / "pg_restore"
+    real = shutil.which(tools["pg_restore"]) or tools["pg_restore"]
+    wrapper.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    target = "sb_lib_killed_" + secrets.token_hex(3)
+    names.append(target)
+    args = {"endpoint": _env("SUITE_S3_ENDPOINT"), "access": _env("SUITE_S3_ACCESS_KEY"),
+            "secret": _env("SUITE_S3_SECRET_KEY"), "bucket": bucket,
+            "manifest_key": manifest["manifest_key"], "key": KEY.hex(), "target": target,
+            "env": env, "pg_restore": str(wrapper), "root": str(tmp_path / "filestore")}
+    proc = subprocess.Popen([sys.executable, "-c", _RESTORE_SCRIPT, str(LIB), json.dumps(args)])
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marker.exists(), "pg_restore was started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = pipeline._connect(env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                       [target + pipeline.STAGING_MARK + "%"])
+            leftovers = [name for (name,) in cr.fetchall()]
+    finally:
+        conn.close()
+    names.extend(leftovers)
+    assert leftovers, "the killed restore left its staging database, under another name"
+    assert not pipeline.database_exists(env, target)
+    time.sleep(0.5)  # the orphaned pg_restore sees the end of its input and stops
+    pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                     pg_restore=tools["pg_restore"], filestore_root=str(tmp_path / "filestore"))
+    conn = pipeline._connect(env, target)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT count(*) FROM t")
+            assert cr.fetchone()[0] == 300000
+    finally:
+        conn.close()

@@ -574,13 +574,32 @@ def _restore_filestore(client, bucket, manifest, obj, key, dest):
     reader.drain()  # the end of the stream: final chunk and hashes are checked
 
 
+STAGING_MARK = "__restoring_"
+
+
+def _rename_database(pg_env, old, new):
+    from psycopg2 import sql  # noqa: PLC0415
+    conn = _connect(pg_env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(old), sql.Identifier(new)))
+    finally:
+        conn.close()
+
+
 def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
             filestore_root=None):
     """Restore a backup into a NEW database `target_db` (and its filestore under
     `filestore_root/target_db`); refuses an existing database or filestore. On
-    any failure the new database and filestore are removed again."""
+    any failure the new database and filestore are removed again.
+
+    The restore goes into a staging database and filestore
+    (`<target>__restoring_<random>`), renamed to `target_db` only once complete:
+    a process killed meanwhile (no cleanup runs) leaves the staging copy, never
+    a half-restored `target_db`, and a retry under the same name works."""
     started = time.monotonic()
-    if not DB_NAME_RE.match(target_db or ""):
+    if not DB_NAME_RE.match(target_db or "") or STAGING_MARK in target_db:
         raise BackupError("the new database name may contain only letters, digits, '_', '-' "
                           "and '.'")
     if database_exists(pg_env, target_db):
@@ -591,18 +610,28 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
         raise BackupError(f"a filestore already exists at {dest}: restore into a new "
                           "database name")
     manifest = load_manifest(client, bucket, manifest_key, key)
-    _create_database(pg_env, target_db)
+    staging = f"{target_db[:40]}{STAGING_MARK}{secrets.token_hex(4)}"
+    staging_dest = os.path.join(filestore_root, staging) if filestore_root else None
+    _create_database(pg_env, staging)
     try:
         for obj in manifest["objects"]:
             if obj["role"] == "database":
-                _restore_database(client, bucket, manifest, obj, key, target_db, pg_env,
+                _restore_database(client, bucket, manifest, obj, key, staging, pg_env,
                                   pg_restore)
-            elif obj["role"] == "filestore" and dest:
-                _restore_filestore(client, bucket, manifest, obj, key, dest)
+            elif obj["role"] == "filestore" and staging_dest:
+                _restore_filestore(client, bucket, manifest, obj, key, staging_dest)
+        if database_exists(pg_env, target_db):
+            raise BackupError(f"the database {target_db!r} was created meanwhile")
+        if staging_dest and os.path.isdir(staging_dest):
+            if os.path.isdir(dest) and not os.listdir(dest):
+                os.rmdir(dest)
+            os.rename(staging_dest, dest)
+        _rename_database(pg_env, staging, target_db)
     except BaseException:
-        _drop_database(pg_env, target_db)
-        if dest:
-            shutil.rmtree(dest, ignore_errors=True)
+        _drop_database(pg_env, staging)
+        for path in (staging_dest, dest):
+            if path and not database_exists(pg_env, target_db):
+                shutil.rmtree(path, ignore_errors=True)
         raise
     return {"database": target_db, "filestore": dest, "manifest": manifest,
             "duration": time.monotonic() - started}
