@@ -71,7 +71,8 @@ def test_verify_export():
 @pytest.mark.parametrize("name", ["password", "new_password", "totp_secret", "api_key",
                                   "access_token", "signup_token", "session_id", "sid", "Cookie", "apikey",
                                   "Authorization", "otp", "recovery_code", "client_secret",
-                                  "csrf_token", "private_key"])
+                                  "csrf_token", "private_key", "access_key_id", "new_access_key_id",
+                                  "AWS_ACCESS_KEY_ID"])
 def test_secret_names(name):
     assert scrub.is_secret_name(name)
 

@@ -220,13 +220,17 @@ def test_multipart_spans_parts_and_failure_aborts(s3):
     assert not list(s3lib.list_keys(client, bucket, key))
 
 
-def test_large_parts_are_spooled_to_disk(s3, monkeypatch):
+def test_large_parts_are_spooled_to_disk(s3, monkeypatch, tmp_path):
     client, bucket = s3
     key = "lib-spool-" + secrets.token_hex(4)
     part = 5 * 1024 * 1024
     monkeypatch.setattr(s3lib, "MEMORY_PART_LIMIT", part - 1)
-    upload = s3lib.MultipartUpload(client, bucket, key, part).start()
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    upload = s3lib.MultipartUpload(client, bucket, key, part, spool_dir=str(spool)).start()
     assert not isinstance(upload._buf, bytearray)
+    # in the directory given (Odoo's data_dir), not in /tmp (often a tmpfs: memory)
+    assert os.readlink(f"/proc/self/fd/{upload._buf.fileno()}").startswith(str(spool) + "/")
     data = os.urandom(part + 4567)
     upload.write(data)
     upload.complete()
@@ -311,3 +315,298 @@ def test_unsafe_archive_member_is_refused(tmp_path):
         tar.addfile(info, io.BytesIO(b"x"))
     member = tarfile.open(fileobj=io.BytesIO(raw.getvalue())).getmembers()[0]
     assert not pipeline._safe_member(member, str(tmp_path))
+
+
+# --- review fixes: downgrade, replay, interrupted and half-failed backups ---------
+def _manifest(client, bucket, key):
+    import json  # noqa: PLC0415
+    return json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _put_manifest(client, bucket, key, manifest):
+    import json  # noqa: PLC0415
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+
+
+def test_unencrypted_manifest_is_refused_when_the_profile_has_a_key(s3, pg, tmp_path):
+    """Someone with write access to the bucket replaces an encrypted backup by an
+    unencrypted one of their own, consistent in every hash: refused (downgrade)."""
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('genuine')")
+    genuine = pipeline.backup(client, bucket, "lib-downgrade", src, env, key=KEY,
+                              pg_dump=tools["pg_dump"], include_filestore=False)
+    evil = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('backdoor')")
+    forged = pipeline.backup(client, bucket, "lib-downgrade-evil", evil, env, key=None,
+                             pg_dump=tools["pg_dump"], include_filestore=False)
+    folder = genuine["manifest_key"].rsplit("/", 1)[0] + "/"
+    body = _manifest(client, bucket, forged["manifest_key"])
+    body.update(backup_id=genuine["backup_id"], database=src)
+    for obj in body["objects"]:
+        new_key = folder + obj["key"].rsplit("/", 1)[1]
+        client.copy_object(Bucket=bucket, Key=new_key,
+                           CopySource={"Bucket": bucket, "Key": obj["key"]})
+        obj["key"] = new_key
+    assert body["encryption"] is None and body["mac"] is None
+    _put_manifest(client, bucket, genuine["manifest_key"], body)
+    with pytest.raises(pipeline.BackupError, match="is not encrypted, but this profile encrypts"):
+        pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
+    target = "sb_lib_downgrade_" + secrets.token_hex(3)
+    names.append(target)
+    with pytest.raises(pipeline.BackupError, match="is not encrypted"):
+        pipeline.restore(client, bucket, genuine["manifest_key"], KEY, target, env,
+                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+    assert not pipeline.database_exists(env, target)
+    # a manifest without a mac at all is refused too
+    body["encryption"] = _manifest(client, bucket, forged["manifest_key"])["encryption"] or {
+        "algorithm": "AES-256-GCM", "chunk_size": crypto.DEFAULT_CHUNK,
+        "key_fingerprint": crypto.key_fingerprint(KEY)}
+    body.pop("mac")
+    _put_manifest(client, bucket, genuine["manifest_key"], body)
+    with pytest.raises(pipeline.BackupError, match="failed authentication"):
+        pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
+
+
+@pytest.mark.parametrize("objects", ["none", "two_databases", "missing_filestore", "foreign"])
+def test_manifest_must_list_exactly_the_objects_of_its_backup(s3, pg, tmp_path, objects):
+    """Unencrypted backups have no mac: a manifest listing no database object
+    would restore an empty database without an error."""
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    store = tmp_path / "fs"
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "file").write_bytes(b"data")
+    manifest = pipeline.backup(client, bucket, "lib-objects", src, env, key=None,
+                               pg_dump=tools["pg_dump"], filestore=str(store))
+    body = _manifest(client, bucket, manifest["manifest_key"])
+    db_obj, fs_obj = body["objects"]
+    body["objects"] = {"none": [], "two_databases": [db_obj, db_obj],
+                       "missing_filestore": [db_obj],
+                       "foreign": [dict(db_obj, key="elsewhere/db.dump.zst"), fs_obj]}[objects]
+    _put_manifest(client, bucket, manifest["manifest_key"], body)
+    pattern = {"none": "exactly one database object", "two_databases": "exactly one database",
+               "missing_filestore": "lists no filestore object",
+               "foreign": "lists an object outside its backup"}[objects]
+    with pytest.raises(pipeline.BackupError, match=pattern):
+        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+    target = "sb_lib_objects_" + secrets.token_hex(3)
+    names.append(target)
+    with pytest.raises(pipeline.BackupError, match=pattern):
+        pipeline.restore(client, bucket, manifest["manifest_key"], None, target, env,
+                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+    assert not pipeline.database_exists(env, target)
+
+
+def test_signed_manifest_copied_to_another_name_is_refused(s3, pg):
+    """Replay: an old signed manifest (and its objects) copied under a newer or a
+    future-dated backup id is never verified, restored, or picked as the newest."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('old')")
+    prefix = "lib-replay-" + secrets.token_hex(4)
+    manifest = pipeline.backup(client, bucket, prefix, src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], KEY)["objects"] == 1
+    base = pipeline.base_prefix(prefix, src)
+    soon = retention.backup_id_for(datetime.now(timezone.utc) + timedelta(minutes=1), "0badc0de")
+    for new_id in ("20991231T000000Z-deadbeef", soon):
+        for obj_key in [o["key"] for o in manifest["objects"]] + [manifest["manifest_key"]]:
+            client.copy_object(Bucket=bucket, Key=f"{base}{new_id}/{obj_key.rsplit('/', 1)[1]}",
+                               CopySource={"Bucket": bucket, "Key": obj_key})
+        with pytest.raises(pipeline.BackupError, match="stored elsewhere"):
+            pipeline.verify(client, bucket, f"{base}{new_id}/manifest.json", KEY)
+    listed = pipeline.list_backups(client, bucket, prefix, src)
+    assert [b["backup_id"] for b in listed if b["complete"]][0] != "20991231T000000Z-deadbeef"
+    assert not [b for b in listed if b["backup_id"].startswith("2099") and b["complete"]]
+
+
+def test_future_dated_backup_is_never_the_newest_kept():
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    sets = {bid: {"keys": [], "complete": True} for bid in (
+        "20991231T000000Z-deadbeef", "20260531T000000Z-00000001", "20260530T000000Z-00000002")}
+    # the future-dated set neither counts as the newest nor is deleted (it is not ours)
+    assert retention.expired(sets, 1, 0, now) == ["20260530T000000Z-00000002"]
+
+
+def test_interrupted_backup_aborts_its_uploads(s3, pg):
+    """Ctrl-C / SIGTERM (SystemExit) during an upload: the upload is aborted and
+    the interruption goes through."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    prefix = "lib-interrupt-" + secrets.token_hex(4)
+
+    def interrupt(_key, _number):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.backup(client, bucket, prefix, src, env, key=KEY, pg_dump=tools["pg_dump"],
+                        include_filestore=False, on_part=interrupt)
+    assert not s3lib.list_uploads(client, bucket, prefix + "/")
+    assert not list(s3lib.list_keys(client, bucket, prefix + "/"))
+
+
+def test_manifest_stored_but_reply_lost_leaves_nothing(s3, pg):
+    """The manifest PUT reaches S3 but its reply is lost (a fault that cannot be
+    caused on demand with a real server: the real call runs, then we raise)."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    prefix = "lib-lostreply-" + secrets.token_hex(4)
+    real_put = client.put_object
+
+    def put_then_lose_reply(**kwargs):
+        real_put(**kwargs)
+        if kwargs["Key"].endswith("/manifest.json"):
+            raise ConnectionResetError("connection reset by peer")
+
+    client.put_object = put_then_lose_reply
+    try:
+        with pytest.raises(pipeline.BackupError):
+            pipeline.backup(client, bucket, prefix, src, env, key=KEY, pg_dump=tools["pg_dump"],
+                            include_filestore=False)
+    finally:
+        del client.put_object
+    assert not list(s3lib.list_keys(client, bucket, prefix + "/"))
+
+
+@pytest.mark.parametrize("kind", ["zstd", "gzip"])
+def test_decompression_bomb_is_read_in_bounded_steps(s3, kind):
+    """64 MiB of zeros compress to a few KiB: a restore never holds more than
+    one output chunk of it (a crafted object could expand to terabytes)."""
+    import hashlib  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    import zstandard  # noqa: PLC0415
+    client, bucket = s3
+    plain = bytes(64 * 1024 * 1024)
+    if kind == "zstd":
+        stored = zstandard.ZstdCompressor(level=3).compress(plain)
+    else:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        stored = packer.compress(plain) + packer.flush()
+    assert len(stored) < 256 * 1024
+    key = f"lib-bomb-{secrets.token_hex(4)}/db.dump"
+    client.put_object(Bucket=bucket, Key=key, Body=stored)
+    obj = {"key": key, "size": len(stored), "sha256": hashlib.sha256(stored).hexdigest(),
+           "plain_size": len(plain), "plain_sha256": hashlib.sha256(plain).hexdigest()}
+    sizes = [len(chunk) for chunk in pipeline._plaintext(
+        client, bucket, {"compression": kind, "encryption": None}, obj, None)]
+    client.delete_object(Bucket=bucket, Key=key)
+    assert sum(sizes) == len(plain)
+    assert max(sizes) <= 1024 * 1024
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "absolute", "device"])
+def test_links_absolute_paths_and_devices_in_the_filestore_archive_are_refused(tmp_path, kind):
+    info = tarfile.TarInfo({"absolute": "/etc/cron.d/evil"}.get(kind, "ab/entry"))
+    if kind == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    elif kind == "hardlink":
+        info.type, info.linkname = tarfile.LNKTYPE, "/etc/passwd"
+    elif kind == "device":
+        info.type = tarfile.CHRTYPE
+    dest = tmp_path / "fs"
+    dest.mkdir()
+    assert not pipeline._safe_member(info, str(dest))
+
+
+def test_tampered_filestore_object_fails_verify(s3, pg, tmp_path):
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text)")
+    store = tmp_path / "fs"
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "file").write_bytes(os.urandom(300_000))
+    manifest = pipeline.backup(client, bucket, "lib-fs-tamper", src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], filestore=str(store))
+    key = next(o["key"] for o in manifest["objects"] if o["role"] == "filestore")
+    data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    data[-40] ^= 0x01
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    with pytest.raises(pipeline.BackupError,
+                       match=r"filestore\.tar\.zst\.aes: .*failed authentication"):
+        pipeline.verify(client, bucket, manifest["manifest_key"], KEY)
+
+
+def test_filestore_estimate_counts_tar_overhead(tmp_path):
+    """Many small attachments: tar's headers and padding dominate the stream."""
+    for i in range(50):
+        (tmp_path / f"f{i}").write_bytes(b"x")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for i in range(50):
+            tar.add(tmp_path / f"f{i}", arcname=f"f{i}")
+    assert pipeline.filestore_size(str(tmp_path)) >= len(buf.getvalue())
+
+
+_RESTORE_SCRIPT = """
+import importlib.util, json, sys
+lib = sys.argv[1]
+spec = importlib.util.spec_from_file_location(
+    "selfhost_backup_lib", lib + "/__init__.py", submodule_search_locations=[lib])
+package = importlib.util.module_from_spec(spec)
+sys.modules["selfhost_backup_lib"] = package
+spec.loader.exec_module(package)
+from selfhost_backup_lib import pipeline, s3 as s3lib
+a = json.loads(sys.argv[2])
+client = s3lib.make_client(a["endpoint"], None, a["access"], a["secret"], "path")
+pipeline.restore(client, a["bucket"], a["manifest_key"], bytes.fromhex(a["key"]), a["target"],
+                 a["env"], pg_restore=a["pg_restore"], filestore_root=a["root"])
+"""
+
+
+def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
+    """SIGKILL (Odoo's limit_time_real) during pg_restore: no cleanup runs, yet the
+    target name stays free (the restore went into a staging database) and a
+    retry under the same name works."""
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g")
+    manifest = pipeline.backup(client, bucket, "lib-killed-restore", src, env, key=KEY,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    marker = tmp_path / "pg_restore_started"
+    wrapper = tmp_path / "pg_restore"
+    real = shutil.which(tools["pg_restore"]) or tools["pg_restore"]
+    wrapper.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    target = "sb_lib_killed_" + secrets.token_hex(3)
+    names.append(target)
+    args = {"endpoint": _env("SUITE_S3_ENDPOINT"), "access": _env("SUITE_S3_ACCESS_KEY"),
+            "secret": _env("SUITE_S3_SECRET_KEY"), "bucket": bucket,
+            "manifest_key": manifest["manifest_key"], "key": KEY.hex(), "target": target,
+            "env": env, "pg_restore": str(wrapper), "root": str(tmp_path / "filestore")}
+    proc = subprocess.Popen([sys.executable, "-c", _RESTORE_SCRIPT, str(LIB), json.dumps(args)])
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marker.exists(), "pg_restore was started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = pipeline._connect(env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                       [target + pipeline.STAGING_MARK + "%"])
+            leftovers = [name for (name,) in cr.fetchall()]
+    finally:
+        conn.close()
+    names.extend(leftovers)
+    assert leftovers, "the killed restore left its staging database, under another name"
+    assert not pipeline.database_exists(env, target)
+    time.sleep(0.5)  # the orphaned pg_restore sees the end of its input and stops
+    pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                     pg_restore=tools["pg_restore"], filestore_root=str(tmp_path / "filestore"))
+    conn = pipeline._connect(env, target)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT count(*) FROM t")
+            assert cr.fetchone()[0] == 300000
+    finally:
+        conn.close()

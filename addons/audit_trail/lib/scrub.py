@@ -5,7 +5,7 @@ FILTERED = "[Filtered]"
 
 # field or key names whose values are secrets
 SECRET_NAME_RE = re.compile(
-    r"(^|_)pass(word|wd|phrase)?$|^pwd$|secret|token|api_?key|private_?key|credential|"
+    r"(^|_)pass(word|wd|phrase)?$|^pwd$|secret|token|api_?key|access_?key|private_?key|credential|"
     r"(^|_)session(_?id)?$|^sid$|cookie|authorization|(^|_)t?otp($|_)|recovery_code|csrf",
     re.IGNORECASE)
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")

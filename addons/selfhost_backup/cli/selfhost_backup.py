@@ -7,6 +7,7 @@ path given *before* the command name:
 """
 import logging
 import optparse
+import signal
 import sys
 from pathlib import Path
 
@@ -31,6 +32,10 @@ def _split_action(args):
     return "backup", list(args)
 
 
+def _terminate(signum, _frame):
+    sys.exit(128 + signum)
+
+
 def _out(line=""):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -53,6 +58,10 @@ class SelfhostBackup(Command):
                          help="verify/restore: a backup id from `list` (default: the newest)")
         group.add_option("--new-database", dest="new_database",
                          help="restore: the name of the new database (must not exist)")
+        group.add_option("--no-neutralize", dest="no_neutralize", action="store_true",
+                         help="restore: keep the copy live (scheduled actions, mail servers, "
+                         "database.uuid/secret, backup credentials), to replace a lost "
+                         "database; by default the copy is neutralized")
         group.add_option("--from-database", dest="from_database",
                          help="list/verify/restore: the backups of another database (one that "
                          "was lost), with the profile of the database given by -d")
@@ -68,6 +77,9 @@ class SelfhostBackup(Command):
             registry = Registry(dbname)
         except Exception as exc:  # noqa: BLE001 (a missing database, wrong credentials...)
             sys.exit(f"cannot open database {dbname}: {exc}")
+        # SIGTERM (the host's cron or systemd stopping us) raises SystemExit, so that the
+        # run is recorded as interrupted and its uploads are aborted before we exit
+        signal.signal(signal.SIGTERM, _terminate)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             if "selfhost.backup.profile" not in env:
@@ -96,6 +108,8 @@ class SelfhostBackup(Command):
 
     def _backup(self, env, profile, opt):
         run = profile._run_backup(trigger="cli")
+        # the run was written on a cursor of its own: a new transaction sees it
+        env.cr.commit()
         if run.state != "done":
             _out(f"backup FAILED: {run.error}")
             return 1
@@ -134,7 +148,8 @@ class SelfhostBackup(Command):
     def _restore(self, env, profile, opt):
         chosen = self._pick(profile, opt)
         try:
-            result = profile._restore_manifest(chosen["manifest_key"], opt.new_database)
+            result = profile._restore_manifest(chosen["manifest_key"], opt.new_database,
+                                               neutralize=not opt.no_neutralize)
         except UserError as exc:
             _out(f"restore FAILED: {exc.args[0]}")
             return 1

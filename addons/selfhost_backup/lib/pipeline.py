@@ -100,7 +100,8 @@ class _ObjectWriter:
 def _stream_object(ctx, key, part_size, producer):
     """Upload what `producer(writer)` writes under `key`; abort on any failure."""
     upload = s3lib.MultipartUpload(ctx["client"], ctx["bucket"], key, part_size,
-                                   ctx["extra_args"], ctx["on_part"]).start()
+                                   ctx["extra_args"], ctx["on_part"],
+                                   spool_dir=ctx["spool_dir"]).start()
     ctx["uploads"].append(upload)
     writer = _ObjectWriter(upload, ctx["compression"], ctx["key"], ctx["chunk_size"])
     producer(writer)
@@ -169,12 +170,17 @@ def _walk_files(root):
             yield os.path.join(dirpath, name)
 
 
+# what tar adds to each file: a 512-byte header, a PAX header (2 blocks), padding
+TAR_OVERHEAD = 3072
+
+
 def filestore_size(root):
-    total = 0
+    """The estimated size of the filestore's tar stream (for the part size)."""
+    total = 2 * tarfile.RECORDSIZE  # the end-of-archive blocks, rounded to a record
     if root and os.path.isdir(root):
         for path in _walk_files(root):
             try:
-                total += os.lstat(path).st_size
+                total += os.lstat(path).st_size + TAR_OVERHEAD
             except OSError:
                 pass  # removed meanwhile (attachment garbage collection)
     return total
@@ -202,7 +208,8 @@ def _dump_filestore(root, counter):
 def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zstd",
            pg_dump="pg_dump", filestore=None, include_filestore=True, db_size=0,
            extra_args=None, on_part=None, chunk_size=crypto.DEFAULT_CHUNK,
-           min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None):
+           min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None,
+           spool_dir=None):
     """Back `dbname` (and its filestore) up under `<prefix>/<dbname>/<id>/`.
     Returns the manifest, with `manifest_key` and `duration` added. Raises
     BackupError; a failed backup leaves no manifest, so it is never counted."""
@@ -214,7 +221,7 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
     folder = base_prefix(prefix, dbname) + backup_id + "/"
     ctx = {"client": client, "bucket": bucket, "extra_args": dict(extra_args or {}),
            "on_part": on_part, "compression": compression, "key": key,
-           "chunk_size": chunk_size, "uploads": [], "done": []}
+           "chunk_size": chunk_size, "uploads": [], "done": [], "spool_dir": spool_dir}
     try:
         s3lib.check_bucket(client, bucket)
         version = _pg_dump_version(pg_dump)
@@ -241,12 +248,17 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
         }
         body = dict(manifest, mac=crypto.manifest_mac(key, _canonical(manifest)) if key else None)
         manifest_key = folder + MANIFEST
+        # if the reply is lost after the manifest was stored, the failure cleanup
+        # must delete it too (never a manifest without its objects)
+        ctx["done"].append(manifest_key)
         try:
             client.put_object(Bucket=bucket, Key=manifest_key, Body=_canonical(body),
                               ContentType="application/json", **ctx["extra_args"])
         except Exception as exc:
             raise s3lib.S3Error(s3lib.describe_error(exc, "store the manifest", bucket)) from exc
-    except Exception as exc:
+    except BaseException as exc:
+        # also KeyboardInterrupt / SystemExit (SIGTERM in the command): abort the
+        # uploads and delete the objects, then let the interruption through
         leftovers = []
         for upload in ctx["uploads"]:
             upload_id = upload.abort()
@@ -254,6 +266,8 @@ def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zst
                 leftovers.append({"key": upload.key, "upload_id": upload_id})
         leftovers += [{"key": k} for k in ctx["done"]]
         leftovers = cleanup(client, bucket, leftovers)
+        if not isinstance(exc, Exception):
+            raise
         if isinstance(exc, (BackupError, s3lib.S3Error, crypto.CryptoError)):
             message = str(exc)
         else:
@@ -288,7 +302,11 @@ def list_backups(client, bucket, prefix, dbname, page_size=1000):
     base = base_prefix(prefix, dbname)
     sets = retention.group_backups(base, (k for k, _s, _m in s3lib.list_keys(
         client, bucket, base, page_size)))
-    return [{"backup_id": bid, "created": retention.created_of(bid), "complete": s["complete"],
+    now = datetime.now(timezone.utc)
+    # a set dated in the future is not one this suite wrote (a replayed manifest): never
+    # picked as the newest backup
+    return [{"backup_id": bid, "created": retention.created_of(bid),
+             "complete": s["complete"] and not retention.is_future(bid, now),
              "keys": sorted(s["keys"]), "manifest_key": f"{base}{bid}/{MANIFEST}"}
             for bid, s in sorted(sets.items(), reverse=True)]
 
@@ -328,49 +346,90 @@ def load_manifest(client, bucket, manifest_key, key):
     if manifest.get("version") != FORMAT_VERSION:
         raise BackupError(f"{manifest_key}: unsupported manifest version {manifest.get('version')}")
     mac = manifest.pop("mac", None)
+    if key is not None and not manifest.get("encryption"):
+        # a profile with a key only ever writes encrypted, authenticated backups: an
+        # unencrypted manifest here was written by someone else (downgrade attack)
+        raise BackupError(f"{manifest_key} is not encrypted, but this profile encrypts its "
+                          "backups: refused (the manifest was replaced, or the backup was made "
+                          "with encryption turned off)")
     if manifest.get("encryption"):
         if not key:
             raise BackupError("this backup is encrypted: configure its encryption key")
         if crypto.key_fingerprint(key) != manifest["encryption"].get("key_fingerprint"):
             raise BackupError("this backup was encrypted with another key (fingerprint "
                               f"{manifest['encryption'].get('key_fingerprint')})")
-        if not mac or not secrets.compare_digest(mac, crypto.manifest_mac(key, _canonical(manifest))):
+        if not isinstance(mac, str) or not secrets.compare_digest(
+                mac, crypto.manifest_mac(key, _canonical(manifest))):
             raise BackupError(f"{manifest_key} failed authentication: the manifest was altered")
+    _check_manifest_layout(manifest, manifest_key)
     return manifest
 
 
+def _check_manifest_layout(manifest, manifest_key):
+    """The manifest describes the backup stored where it lies (not an older one
+    copied to a newer name: replay), and holds exactly the objects a restore needs."""
+    backup_id, dbname = manifest.get("backup_id"), manifest.get("database")
+    if not (isinstance(backup_id, str) and re.fullmatch(retention.BACKUP_ID_RE, backup_id)
+            and isinstance(dbname, str) and DB_NAME_RE.match(dbname)):
+        raise BackupError(f"{manifest_key} is not a backup manifest")
+    folder = f"{dbname}/{backup_id}/"
+    if not (manifest_key == folder + MANIFEST or manifest_key.endswith("/" + folder + MANIFEST)):
+        raise BackupError(f"{manifest_key} describes backup {backup_id} of {dbname}, stored "
+                          "elsewhere: refused (a manifest copied to another name)")
+    if retention.created_of(backup_id) > datetime.now(timezone.utc) + retention.CLOCK_SKEW:
+        raise BackupError(f"{manifest_key}: backup {backup_id} is dated in the future: refused")
+    folder = manifest_key[:-len(MANIFEST)]
+    encrypted = bool(manifest.get("encryption"))
+    if manifest.get("compression") not in comp.KINDS:
+        raise BackupError(f"{manifest_key}: unknown compression {manifest.get('compression')!r}")
+    roles = []
+    for obj in manifest["objects"]:
+        role = obj.get("role") if isinstance(obj, dict) else None
+        if role not in ("database", "filestore") or obj.get("key") != folder + object_name(
+                role, manifest["compression"], encrypted):
+            raise BackupError(f"{manifest_key} lists an object outside its backup: "
+                              f"{obj.get('key') if isinstance(obj, dict) else obj!r}")
+        roles.append(role)
+    if roles.count("database") != 1 or roles.count("filestore") > 1:
+        raise BackupError(f"{manifest_key} must list exactly one database object")
+    if manifest.get("filestore_files") and "filestore" not in roles:
+        raise BackupError(f"{manifest_key} records {manifest['filestore_files']} filestore "
+                          "files but lists no filestore object")
+
+
 def _plaintext(client, bucket, manifest, obj, key):
-    """Yield an object's plaintext, authenticated chunk by chunk; at the end,
-    check its size and both SHA-256 against the manifest."""
+    """Yield an object's plaintext (at most comp.OUT_CHUNK bytes at a time),
+    authenticated chunk by chunk; at the end, check its size and both SHA-256
+    against the manifest."""
     body = s3lib.open_object(client, bucket, obj["key"])
     dec = crypto.Decryptor(key) if manifest.get("encryption") else None
-    unz = comp.decompressor(manifest["compression"])
-    stored_sha, plain_sha, stored, plain = hashlib.sha256(), hashlib.sha256(), 0, 0
+    stored_sha, plain_sha, count = hashlib.sha256(), hashlib.sha256(), {"stored": 0}
+    plain = 0
     name = obj["key"].rsplit("/", 1)[-1]
+
+    def stored_chunks():
+        for data in body.iter_chunks(READ_SIZE):
+            stored_sha.update(data)
+            count["stored"] += len(data)
+            if dec:
+                data = dec.update(data)
+            if data:
+                yield data
+        if dec:
+            dec.finalize()
+
     try:
         try:
-            for data in body.iter_chunks(READ_SIZE):
-                stored_sha.update(data)
-                stored += len(data)
-                if dec:
-                    data = dec.update(data)
-                if data:
-                    try:
-                        data = unz.decompress(data)
-                    except Exception as exc:  # noqa: BLE001 (zlib.error, zstandard.ZstdError)
-                        raise BackupError(f"{name}: cannot be decompressed ({exc}): the "
-                                          "stored object is corrupted") from exc
-                if data:
-                    plain_sha.update(data)
-                    plain += len(data)
-                    yield data
-            if dec:
-                dec.finalize()
-            tail = unz.flush()
-            if tail:
-                plain_sha.update(tail)
-                plain += len(tail)
-                yield tail
+            source = stored_chunks()
+            for data in comp.decompress_iter(manifest["compression"], source):
+                plain_sha.update(data)
+                plain += len(data)
+                yield data
+            for _data in source:
+                pass  # after the end of the compressed stream: hashed, and the tags checked
+        except comp.DecompressError as exc:
+            raise BackupError(f"{name}: cannot be decompressed ({exc}): the stored object is "
+                              "corrupted") from exc
         except crypto.CryptoError as exc:
             raise BackupError(f"{name}: {exc}") from exc
         except BackupError:
@@ -379,7 +438,7 @@ def _plaintext(client, bucket, manifest, obj, key):
             raise BackupError(s3lib.describe_error(exc, f"download {name}", bucket)) from exc
     finally:
         body.close()
-    if stored != obj["size"] or stored_sha.hexdigest() != obj["sha256"]:
+    if count["stored"] != obj["size"] or stored_sha.hexdigest() != obj["sha256"]:
         raise BackupError(f"{name}: SHA-256 of the stored object does not match the manifest")
     if plain != obj["plain_size"] or plain_sha.hexdigest() != obj["plain_sha256"]:
         raise BackupError(f"{name}: SHA-256 of the restored data does not match the manifest")
@@ -424,7 +483,8 @@ def _connect(pg_env, dbname="postgres"):
     import psycopg2  # noqa: PLC0415
     conn = psycopg2.connect(dbname=dbname, host=pg_env.get("PGHOST") or None,
                             port=pg_env.get("PGPORT") or None, user=pg_env.get("PGUSER") or None,
-                            password=pg_env.get("PGPASSWORD") or None)
+                            password=pg_env.get("PGPASSWORD") or None,
+                            sslmode=pg_env.get("PGSSLMODE") or None)
     conn.autocommit = True
     return conn
 
@@ -514,13 +574,32 @@ def _restore_filestore(client, bucket, manifest, obj, key, dest):
     reader.drain()  # the end of the stream: final chunk and hashes are checked
 
 
+STAGING_MARK = "__restoring_"
+
+
+def _rename_database(pg_env, old, new):
+    from psycopg2 import sql  # noqa: PLC0415
+    conn = _connect(pg_env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(old), sql.Identifier(new)))
+    finally:
+        conn.close()
+
+
 def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
             filestore_root=None):
     """Restore a backup into a NEW database `target_db` (and its filestore under
     `filestore_root/target_db`); refuses an existing database or filestore. On
-    any failure the new database and filestore are removed again."""
+    any failure the new database and filestore are removed again.
+
+    The restore goes into a staging database and filestore
+    (`<target>__restoring_<random>`), renamed to `target_db` only once complete:
+    a process killed meanwhile (no cleanup runs) leaves the staging copy, never
+    a half-restored `target_db`, and a retry under the same name works."""
     started = time.monotonic()
-    if not DB_NAME_RE.match(target_db or ""):
+    if not DB_NAME_RE.match(target_db or "") or STAGING_MARK in target_db:
         raise BackupError("the new database name may contain only letters, digits, '_', '-' "
                           "and '.'")
     if database_exists(pg_env, target_db):
@@ -531,18 +610,28 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
         raise BackupError(f"a filestore already exists at {dest}: restore into a new "
                           "database name")
     manifest = load_manifest(client, bucket, manifest_key, key)
-    _create_database(pg_env, target_db)
+    staging = f"{target_db[:40]}{STAGING_MARK}{secrets.token_hex(4)}"
+    staging_dest = os.path.join(filestore_root, staging) if filestore_root else None
+    _create_database(pg_env, staging)
     try:
         for obj in manifest["objects"]:
             if obj["role"] == "database":
-                _restore_database(client, bucket, manifest, obj, key, target_db, pg_env,
+                _restore_database(client, bucket, manifest, obj, key, staging, pg_env,
                                   pg_restore)
-            elif obj["role"] == "filestore" and dest:
-                _restore_filestore(client, bucket, manifest, obj, key, dest)
+            elif obj["role"] == "filestore" and staging_dest:
+                _restore_filestore(client, bucket, manifest, obj, key, staging_dest)
+        if database_exists(pg_env, target_db):
+            raise BackupError(f"the database {target_db!r} was created meanwhile")
+        if staging_dest and os.path.isdir(staging_dest):
+            if os.path.isdir(dest) and not os.listdir(dest):
+                os.rmdir(dest)
+            os.rename(staging_dest, dest)
+        _rename_database(pg_env, staging, target_db)
     except BaseException:
-        _drop_database(pg_env, target_db)
-        if dest:
-            shutil.rmtree(dest, ignore_errors=True)
+        _drop_database(pg_env, staging)
+        for path in (staging_dest, dest):
+            if path and not database_exists(pg_env, target_db):
+                shutil.rmtree(path, ignore_errors=True)
         raise
     return {"database": target_db, "filestore": dest, "manifest": manifest,
             "duration": time.monotonic() - started}

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 BACKUP_ID_RE = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
 OBJECT_NAMES = r"(?:manifest\.json|db\.dump(?:\.zst|\.gz)?(?:\.aes)?|filestore\.tar(?:\.zst|\.gz)?(?:\.aes)?)"
 STALE_INCOMPLETE = timedelta(days=1)
+# a backup id dated later than now + this is not one this suite wrote: ignored
+CLOCK_SKEW = timedelta(hours=1)
 
 
 def backup_id_for(when, token):
@@ -14,6 +16,11 @@ def backup_id_for(when, token):
 
 def created_of(backup_id):
     return datetime.strptime(backup_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+
+
+def is_future(backup_id, now):
+    """Dated in the future: never counted as the newest backup, never deleted by age."""
+    return created_of(backup_id) > now + CLOCK_SKEW
 
 
 def group_backups(base, keys):
@@ -37,7 +44,8 @@ def expired(sets, keep_count, keep_days, now, current=None):
     """The backup ids to delete: complete backups beyond the `keep_count` newest
     or older than `keep_days` (0 = no limit), never the newest complete one nor
     `current`; and incomplete sets (failed runs) older than a day."""
-    complete = sorted((bid for bid, s in sets.items() if s["complete"]), reverse=True)
+    complete = sorted((bid for bid, s in sets.items() if s["complete"]
+                       and not is_future(bid, now)), reverse=True)
     doomed = set()
     if keep_count and keep_count > 0:
         doomed.update(complete[keep_count:])

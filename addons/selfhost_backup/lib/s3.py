@@ -90,8 +90,10 @@ class MultipartUpload:
     MEMORY_PART_LIMIT are spooled to a temporary file. Any failure aborts the
     upload; nothing is visible under the key until complete() succeeds."""
 
-    def __init__(self, client, bucket, key, part_size, extra_args=None, on_part=None):
+    def __init__(self, client, bucket, key, part_size, extra_args=None, on_part=None,
+                 spool_dir=None):
         self.client, self.bucket, self.key = client, bucket, key
+        self.spool_dir = spool_dir  # None: the system's temporary directory (often tmpfs)
         self.part_size = part_size
         self.extra_args = dict(extra_args or {})
         self.on_part = on_part
@@ -106,7 +108,7 @@ class MultipartUpload:
     def _new_buffer(self):
         if self.part_size <= MEMORY_PART_LIMIT:
             return bytearray()
-        return tempfile.TemporaryFile(prefix="selfhost_backup_part_")
+        return tempfile.TemporaryFile(prefix="selfhost_backup_part_", dir=self.spool_dir)
 
     def start(self):
         try:
@@ -138,8 +140,7 @@ class MultipartUpload:
         try:
             resp = self.client.upload_part(Bucket=self.bucket, Key=self.key,
                                            UploadId=self.upload_id, PartNumber=number,
-                                           Body=bytes(body) if isinstance(body, bytearray)
-                                           else body, ContentLength=length)
+                                           Body=body, ContentLength=length)
         except Exception as exc:
             raise S3Error(describe_error(exc, f"upload part {number} of {self.key}",
                                          self.bucket)) from exc
@@ -232,8 +233,9 @@ def list_keys(client, bucket, prefix, page_size=1000):
         kwargs["ContinuationToken"] = resp["NextContinuationToken"]
 
 
-def list_uploads(client, bucket, prefix):
-    """Multipart uploads in progress under `prefix`: [(key, upload_id)]."""
+def list_uploads(client, bucket, prefix, initiated=False):
+    """Multipart uploads in progress under `prefix`: [(key, upload_id)], or
+    [(key, upload_id, initiated datetime or None)] with `initiated`."""
     kwargs = {"Bucket": bucket, "Prefix": prefix}
     out = []
     while True:
@@ -241,7 +243,8 @@ def list_uploads(client, bucket, prefix):
             resp = client.list_multipart_uploads(**kwargs)
         except Exception as exc:
             raise S3Error(describe_error(exc, f"list the uploads under {prefix}", bucket)) from exc
-        out += [(u["Key"], u["UploadId"]) for u in resp.get("Uploads", ())]
+        out += [(u["Key"], u["UploadId"], u.get("Initiated")) if initiated
+                else (u["Key"], u["UploadId"]) for u in resp.get("Uploads", ())]
         if not resp.get("IsTruncated"):
             return out
         kwargs.update(KeyMarker=resp.get("NextKeyMarker"),

@@ -1,9 +1,11 @@
 import logging
 import os
+import shutil
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
-from odoo import api, fields, models, release
+from odoo import api, fields, models, release, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
@@ -15,6 +17,15 @@ _logger = logging.getLogger(__name__)
 
 OWNER = "security_roles.group_role_owner"
 ADMIN = "security_roles.group_role_admin"
+# where the backups go and with which credentials and protection: only the Owner
+# changes these (an Admin could otherwise send the stored or configured
+# credentials, and an unencrypted dump holding every secret, to a server of theirs)
+OWNER_FIELDS = frozenset({
+    "endpoint_url", "region", "bucket", "prefix", "addressing_style", "encrypt",
+    "credentials_source", "config_name", "access_key_id", "secret_access_key",
+    "new_access_key_id", "new_secret_access_key"})
+# pg_try_advisory_lock(namespace, profile id): one run of a profile at a time
+LOCK_NAMESPACE = 0x5B4C
 
 
 class SelfhostBackupProfile(models.Model):
@@ -61,6 +72,11 @@ class SelfhostBackupProfile(models.Model):
                                         compute="_compute_new_credentials",
                                         inverse="_inverse_new_secret_access_key", groups=OWNER)
     stored_credentials_set = fields.Boolean(compute="_compute_stored_credentials_set")
+    is_owner = fields.Boolean(compute="_compute_is_owner",
+                              help="The current user may change where backups go.")
+    backup_requested = fields.Boolean(
+        readonly=True, copy=False,
+        help="Back up now was clicked: the background job backs this profile up shortly.")
     include_filestore = fields.Boolean(default=True)
     compression = fields.Selection([("zstd", "zstd"), ("gzip", "gzip"), ("none", "None")],
                                    default="zstd", required=True)
@@ -93,6 +109,56 @@ class SelfhostBackupProfile(models.Model):
 
     _sql_constraints = [("name_uniq", "unique(name)", "A backup profile with this name exists.")]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_owner_change(set().union(*vals_list) & OWNER_FIELDS | {"bucket"})
+        profiles = super().create(vals_list)
+        for profile, vals in zip(profiles, vals_list):
+            profile._audit_change("backup.profile.create", vals)
+        return profiles
+
+    def write(self, vals):
+        protected = set(vals) & OWNER_FIELDS
+        if protected:
+            changed = {name for name in protected if name.startswith("new_") or any(
+                (profile[name] if name in profile._fields and not profile._fields[name].groups
+                 else None) != vals[name] for profile in self)}
+            self._check_owner_change(changed)
+        if "endpoint_url" in vals and not vals.get("new_secret_access_key"):
+            # credentials entered for one server are never sent to another one
+            moved = self.filtered(
+                lambda p: (p.endpoint_url or False) != (vals["endpoint_url"] or False))
+        else:
+            moved = self.browse()
+        result = super().write(vals)
+        if moved:
+            # sudo: the Owner (checked above) moves the profile; the stored values are Owner-only
+            moved.sudo().write({"access_key_id": False, "secret_access_key": False})
+        if set(vals) - {"backup_requested"}:
+            for profile in self:
+                profile._audit_change("backup.profile.write", vals)
+        return result
+
+    def unlink(self):
+        for profile in self:
+            profile._audit_change("backup.profile.unlink", {})
+        return super().unlink()
+
+    def _check_owner_change(self, fields_changed):
+        if fields_changed and not (self.env.su or self.env.user.has_group(OWNER)):
+            raise AccessError(self.env._(
+                "Only the Owner can create backup profiles or change where backups are stored, "
+                "their credentials and their encryption (%(fields)s).",
+                fields=", ".join(sorted(fields_changed))))
+
+    def _audit_change(self, action, vals):
+        if "audit.event" in self.env:  # audit_trail is optional
+            self.env["audit.event"].log(
+                "resource_change", action, model=self._name, res_id=self.id, res_name=self.name,
+                # field names only: the credential values never reach the audit trail
+                details={"fields": sorted(vals), "endpoint_url": self.endpoint_url or "",
+                         "bucket": self.bucket, "encrypt": self.encrypt})
+
     def _compute_new_credentials(self):
         for profile in self:
             profile.new_access_key_id = False
@@ -105,6 +171,11 @@ class SelfhostBackupProfile(models.Model):
     def _inverse_new_secret_access_key(self):
         for profile in self.filtered("new_secret_access_key"):
             profile.secret_access_key = profile.new_secret_access_key.strip()
+
+    def _compute_is_owner(self):
+        owner = self.env.su or self.env.user.has_group(OWNER)
+        for profile in self:
+            profile.is_owner = owner
 
     def _compute_stored_credentials_set(self):
         for profile in self:
@@ -145,21 +216,38 @@ class SelfhostBackupProfile(models.Model):
                     "The S3 endpoint must be a URL starting with https:// (or http://), "
                     "or blank for AWS."))
 
+    def _storage_path(self):
+        return ((self.endpoint_url or "").strip().rstrip("/"), (self.bucket or "").strip(),
+                (self.prefix or "").strip().strip("/"))
+
+    @api.constrains("endpoint_url", "bucket", "prefix")
+    def _check_unique_storage_path(self):
+        """Two profiles storing to the same path would apply their retention to each
+        other's backups (the path holds the database name, not the profile)."""
+        others = self.with_context(active_test=False).search([("id", "not in", self.ids)])
+        for profile in self:
+            path = profile._storage_path()
+            clash = others.filtered(lambda p: p._storage_path() == path)
+            if clash:
+                raise ValidationError(self.env._(
+                    "Profile %(other)s already stores its backups in this bucket under this "
+                    "prefix: give each profile its own prefix (retention would otherwise "
+                    "delete the other profile's backups).", other=clash[0].name))
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_backup_now(self):
+        """Ask the background job for a backup: a backup can take longer than
+        Odoo lets a web request live (limit_time_real)."""
         self._check_admin()
-        runs = self.env["selfhost.backup.run"]
-        for profile in self:
-            runs |= profile._run_backup(trigger="manual")
-        failed = runs.filtered(lambda r: r.state == "failed")
+        self.sudo().backup_requested = True  # sudo: Admins ask; the flag is the system's
+        self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested").sudo()._trigger()
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "type": "danger" if failed else "success", "sticky": bool(failed),
-            "title": self.env._("Backup failed") if failed else self.env._("Backup done"),
-            "message": failed[:1].error if failed else self.env._(
-                "%(size)s stored in %(duration).1f s.", size=runs[:1].size_display,
-                duration=runs[:1].duration),
+            "type": "info", "title": self.env._("Backup started"),
+            "message": self.env._("The backup runs in the background; its run appears in the "
+                                  "profile's runs, and the Owner and Admins are alerted if it "
+                                  "fails."),
             "next": {"type": "ir.actions.act_window_close"},
         }}
 
@@ -176,6 +264,13 @@ class SelfhostBackupProfile(models.Model):
     def _check_admin(self):
         if not (self.env.su or self.env.user.has_group(ADMIN)):
             raise AccessError(self.env._("Only the Owner and Admins can run backups and restores."))
+
+    def _check_owner_restore(self):
+        # a restore creates a database (even with list_db = False) holding every secret of
+        # this one: the Owner's, from the web; the host's administrator, from the command
+        if not (self.env.su or self.env.user.has_group(OWNER)):
+            raise AccessError(self.env._("Only the Owner can restore a backup from the web "
+                                         "interface."))
 
     def _config_value(self, option):
         """odoo.conf option or environment variable, profile-specific first."""
@@ -232,8 +327,13 @@ class SelfhostBackupProfile(models.Model):
         return args
 
     def _list_page_size(self):
-        return int(self.env["ir.config_parameter"].sudo().get_param(
-            "selfhost_backup.list_page_size", 1000))
+        raw = self.env["ir.config_parameter"].sudo().get_param(
+            "selfhost_backup.list_page_size", "1000")
+        try:
+            return min(max(int(raw), 1), 1000)
+        except (TypeError, ValueError):
+            _logger.warning("selfhost_backup.list_page_size is not a number (%r): using 1000", raw)
+            return 1000
 
     @api.model
     def _pg_tool(self, name):
@@ -246,6 +346,15 @@ class SelfhostBackupProfile(models.Model):
             raise UserError(self.env._(
                 "%(tool)s was not found: install the PostgreSQL client tools, or set pg_path "
                 "or selfhost_backup_%(tool)s in odoo.conf.", tool=name)) from None
+
+    @api.model
+    def _spool_dir(self):
+        """Where parts above 32 MiB are spooled: selfhost_backup_spool_dir, or Odoo's
+        data_dir (on disk; /tmp is often a small tmpfs, i.e. memory)."""
+        path = config.get("selfhost_backup_spool_dir") or os.path.join(
+            config["data_dir"], "selfhost_backup_spool")
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
 
     @api.model
     def _lock_wait_timeout(self):
@@ -261,16 +370,91 @@ class SelfhostBackupProfile(models.Model):
         for profile in self.search([("daily", "=", True)]):
             profile._run_backup(trigger="cron")
 
+    @api.model
+    def _cron_requested_backups(self):
+        """The backups asked for with Back up now (run here, not in the web request,
+        which Odoo kills after limit_time_real)."""
+        for profile in self.search([("backup_requested", "=", True)]):
+            profile._run_backup(trigger="manual")
+
     def _run_backup(self, trigger="manual", on_part=None):
         """Back this database up with this profile. Never raises for a failed
         backup: the run records it (status, error) and the Owner and Admins
-        are alerted. Returns the run."""
+        are alerted. Returns the run.
+
+        The work runs on a cursor of its own: the run is committed as
+        "running" before anything starts, so that a process killed meanwhile
+        (limit_time_real, OOM) leaves a run that the next run of the profile
+        marks failed (and alerts about); its open uploads are then aborted.
+        The caller must not hold uncommitted writes to this profile (the other
+        cursor would wait for them)."""
         self.ensure_one()
-        dbname = self.env.cr.dbname
+        self.env.flush_all()  # the other cursor sees what the caller wrote
+        with self.env.registry.cursor() as cr:
+            profile = self.with_env(self.env(cr=cr))
+            run_id = profile._run_backup_locked(trigger, on_part)
+        self.env.invalidate_all()
+        return self.env["selfhost.backup.run"].browse(run_id)
+
+    def _run_backup_locked(self, trigger, on_part):
+        cr = self.env.cr
         # sudo: the run history is written by the backup itself; Admins only read it
-        run = self.env["selfhost.backup.run"].sudo().create({
-            "profile_id": self.id, "database": dbname, "trigger": trigger, "state": "running",
-            "started_at": fields.Datetime.now()})
+        Run = self.env["selfhost.backup.run"].sudo()
+        values = {"profile_id": self.id, "database": cr.dbname, "trigger": trigger,
+                  "state": "running", "started_at": fields.Datetime.now()}
+        # a session lock (not a transaction one: the run is committed before the work)
+        cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, self.id))
+        if not cr.fetchone()[0]:
+            run = Run.create(values)
+            run._record_failure(self.env._("Another backup of this profile is still running."),
+                                0, 0, [])
+            cr.commit()
+            return run.id
+        run = Run
+        try:
+            self._fail_stale_runs()
+            if self.backup_requested:
+                self.sudo().backup_requested = False  # sudo: the system clears the request
+            run = Run.create(values)
+            cr.commit()
+            try:
+                self._do_backup(run, on_part)
+            except BaseException as exc:
+                # KeyboardInterrupt, SystemExit (SIGTERM in the command): record it, then stop
+                cr.rollback()
+                run._record_failure(self.env._("Interrupted: %(error)s",
+                                               error=type(exc).__name__), 0, 0, [])
+                cr.commit()
+                raise
+            cr.commit()
+        except BaseException:
+            cr.rollback()  # an unrecorded failure: the run stays "running" for the next run
+            raise
+        finally:
+            cr.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, self.id))
+        return run.id
+
+    def _fail_stale_runs(self):
+        """Runs of this profile still "running" while we hold its lock: their process
+        was killed (limit_time_real / limit_time_real_cron, out of memory, restart)."""
+        for stale in self.env["selfhost.backup.run"].sudo().search([
+                ("profile_id", "=", self.id), ("state", "=", "running")]):
+            stale._record_failure(self.env._(
+                "Interrupted: the process running this backup stopped before it ended (killed "
+                "by limit_time_real / limit_time_real_cron, out of memory, or a restart). Its "
+                "unfinished uploads are aborted by the next run."), 0, 0, [])
+
+    def _pg_env(self):
+        """The environment of pg_dump / pg_restore: Odoo's database settings
+        (with db_sslmode), without this module's secrets (encryption key...)."""
+        env = {name: value for name, value in exec_pg_environ().items()
+               if not name.upper().startswith("SELFHOST_BACKUP_")}
+        if config.get("db_sslmode") and config["db_sslmode"] != "prefer":
+            env["PGSSLMODE"] = config["db_sslmode"]
+        return env
+
+    def _do_backup(self, run, on_part=None):
+        dbname = self.env.cr.dbname
         started = time.monotonic()
         self.env.cr.execute("SELECT pg_database_size(current_database())")
         db_size = self.env.cr.fetchone()[0]
@@ -278,27 +462,50 @@ class SelfhostBackupProfile(models.Model):
             client = self._client()
             key = self._encryption_key()
             self._retry_cleanup(client)
+            self._abort_orphan_uploads(client)
             pg_dump = self._pg_tool("pg_dump")
             manifest = pipeline.backup(
-                client, self.bucket, self.prefix, dbname, exec_pg_environ(), key=key,
+                client, self.bucket, self.prefix, dbname, self._pg_env(), key=key,
                 compression=self.compression, pg_dump=pg_dump,
                 filestore=config.filestore(dbname), include_filestore=self.include_filestore,
                 db_size=db_size, extra_args=self._extra_args(), on_part=on_part,
-                lock_wait_timeout=self._lock_wait_timeout(),
+                lock_wait_timeout=self._lock_wait_timeout(), spool_dir=self._spool_dir(),
                 info={"odoo": release.version, "profile": self.name})
         except (UserError, pipeline.BackupError, s3lib.S3Error) as exc:
             run._record_failure(exc.args[0] if isinstance(exc, UserError) else str(exc),
                                 time.monotonic() - started, db_size,
                                 getattr(exc, "leftovers", []))
-            return run
+            return
         except Exception as exc:  # noqa: BLE001 (a backup always ends in a recorded run)
             _logger.exception("backup of profile %s failed unexpectedly", self.name)
             run._record_failure(f"{type(exc).__name__}: {exc}", time.monotonic() - started,
                                 db_size, [])
-            return run
+            return
         run._record_success(manifest, db_size)
         self._apply_retention(run, client, manifest["backup_id"])
-        return run
+
+    def _abort_orphan_uploads(self, client):
+        """Abort the multipart uploads under this profile's path that a killed run
+        left open (S3 keeps, and bills, their parts until then). Only uploads older
+        than selfhost_backup.orphan_upload_hours (default 12): another server backing
+        up a database of the same name to the same path is not disturbed."""
+        param = self.env["ir.config_parameter"].sudo().get_param(
+            "selfhost_backup.orphan_upload_hours", "12")
+        try:
+            hours = max(float(param), 0.0)
+        except ValueError:
+            hours = 12.0
+        before = datetime.now(timezone.utc) - timedelta(hours=hours)
+        base = pipeline.base_prefix(self.prefix, self.env.cr.dbname)
+        try:
+            for key, upload_id, initiated in s3lib.list_uploads(client, self.bucket, base,
+                                                                initiated=True):
+                if initiated is None or initiated <= before:
+                    _logger.info("aborting the orphan upload of %s", key)
+                    s3lib.abort_upload(client, self.bucket, key, upload_id)
+        except s3lib.S3Error as exc:
+            # the backup itself then reports what is wrong with the bucket or server
+            _logger.warning("orphan uploads of profile %s not cleaned: %s", self.name, exc)
 
     def _retry_cleanup(self, client):
         """Abort the uploads and delete the objects that earlier failed runs
@@ -349,16 +556,28 @@ class SelfhostBackupProfile(models.Model):
         except (pipeline.BackupError, s3lib.S3Error) as exc:
             raise UserError(str(exc)) from None
 
-    def _restore_manifest(self, manifest_key, new_database):
+    def _restore_manifest(self, manifest_key, new_database, neutralize=True):
         """Restore a backup into a new database and filestore; UserError (and
-        nothing left behind) on failure."""
+        nothing left behind) on failure. With `neutralize` (always from the web),
+        the copy cannot act as this database: Odoo's neutralization (scheduled
+        actions and mail servers off...), a new database.uuid and database.secret,
+        and no stored backup credentials."""
         self.ensure_one()
         self._check_admin()
+        filestore_root = os.path.dirname(config.filestore(new_database))
         try:
             result = pipeline.restore(
                 self._client(), self.bucket, manifest_key, self._encryption_key(),
-                new_database, exec_pg_environ(), pg_restore=self._pg_tool("pg_restore"),
-                filestore_root=os.path.dirname(config.filestore(new_database)))
+                new_database, self._pg_env(), pg_restore=self._pg_tool("pg_restore"),
+                filestore_root=filestore_root)
+            if neutralize:
+                try:
+                    self._neutralize_restored(new_database)
+                except Exception as exc:
+                    pipeline._drop_database(self._pg_env(), new_database)
+                    shutil.rmtree(os.path.join(filestore_root, new_database), ignore_errors=True)
+                    raise pipeline.BackupError(f"the restored copy could not be neutralized: "
+                                               f"{exc}") from exc
         except (pipeline.BackupError, s3lib.S3Error) as exc:
             if "audit.event" in self.env:  # audit_trail is optional
                 self.env["audit.event"].log(
@@ -372,6 +591,20 @@ class SelfhostBackupProfile(models.Model):
                 "security_event", "backup.restore", model=self._name, res_id=self.id,
                 res_name=manifest_key, details={"new_database": new_database})
         return result
+
+    @api.model
+    def _neutralize_restored(self, dbname):
+        from odoo.modules.neutralize import neutralize_database  # noqa: PLC0415
+        try:
+            with sql_db.db_connect(dbname).cursor() as cr:
+                neutralize_database(cr)  # includes this module's data/neutralize.sql
+                # what ir.config_parameter.init(force=True) does: a new identity
+                for key, value in (("database.uuid", str(uuid.uuid1())),
+                                   ("database.secret", str(uuid.uuid4()))):
+                    cr.execute("UPDATE ir_config_parameter SET value = %s WHERE key = %s",
+                               [value, key])
+        finally:
+            sql_db.close_db(dbname)
 
     def _list_backups(self, dbname=None):
         """This profile's backups of this database (or of `dbname`, e.g. a lost

@@ -138,12 +138,14 @@ class SelfhostBackupRun(models.Model):
         return self._notify(self.env._("Backup verified"), message, "success")
 
     def _restore(self, new_database):
-        """Restore this backup into a new database (and its filestore)."""
+        """Restore this backup into a new, neutralized database (and its filestore)."""
         self._check_restorable()
+        self.profile_id._check_owner_restore()
         return self.profile_id._restore_manifest(self.manifest_key, new_database)
 
     def action_open_restore(self):
         self._check_restorable()
+        self.profile_id._check_owner_restore()
         return {"type": "ir.actions.act_window", "res_model": "selfhost.backup.restore",
                 "view_mode": "form", "target": "new",
                 "context": {"default_run_id": self.id}}

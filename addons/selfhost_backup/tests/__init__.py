@@ -4,3 +4,4 @@ from . import test_retention
 from . import test_access
 from . import test_cli
 from . import test_tours
+from . import test_hardening

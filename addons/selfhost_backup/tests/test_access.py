@@ -71,3 +71,18 @@ class TestCredentialAccess(HttpCase):
                 self.env["selfhost.backup.run"].with_user(user).search([])
             with self.assertRaises(UserError):
                 self.profile.with_user(user).action_backup_now()
+
+    def test_admin_cannot_move_the_profile_or_drop_encryption_over_rpc(self):
+        self.authenticate("role.admin", "role-admin-password")
+        for vals in ({"endpoint_url": "http://127.0.0.1:9"}, {"encrypt": False},
+                     {"bucket": "attacker"}, {"credentials_source": "config"}):
+            with self.assertRaises(JsonRpcException, msg=str(vals)):
+                self.call("write", [self.profile.ids, vals])
+        with self.assertRaises(JsonRpcException):
+            self.call("create", [{"name": "mine", "bucket": "attacker"}])
+        self.call("write", [self.profile.ids, {"keep_count": 4}])
+        self.assertEqual(self.profile.keep_count, 4)
+        self.assertFalse(self.profile.endpoint_url)
+        self.assertTrue(self.profile.encrypt)
+        (values,) = self.call("read", [self.profile.ids, ["is_owner"]])
+        self.assertFalse(values["is_owner"], "the form shows these fields read-only")

@@ -6,7 +6,7 @@ import secrets
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import BackupCase, committed_env, filestore_digests, row_counts
+from .common import BackupCase, committed_env, filestore_digests, pg_connect, row_counts
 
 
 @tagged("post_install", "-at_install")
@@ -56,7 +56,14 @@ class TestBackupRestore(BackupCase):
         source_files = filestore_digests(self.env.cr.dbname)
         target = self.new_db_name()
         run._restore(target)
-        self.assertEqual(row_counts(target), source_counts)
+        # the same rows, but for the neutralization (a dummy mail server, its flag)
+        restored_counts = row_counts(target)
+        self.assertEqual(restored_counts.pop("ir_mail_server"),
+                         source_counts.pop("ir_mail_server") + 1)
+        restored_counts.pop("ir_config_parameter")
+        source_counts.pop("ir_config_parameter")
+        self.assertEqual(restored_counts, source_counts)
+        self.assertNeutralized(target)
         restored_files = filestore_digests(target)
         self.assertEqual(restored_files, source_files)
         for fname in fnames:
@@ -67,6 +74,25 @@ class TestBackupRestore(BackupCase):
             run._restore(target)
         with self.assertRaisesRegex(UserError, "already exists"):
             run._restore(self.env.cr.dbname)
+
+    def assertNeutralized(self, target):
+        """The copy cannot act as this database: no scheduled action but the
+        autovacuum, a new identity, no stored backup credentials."""
+        conn = pg_connect(target)
+        self.addCleanup(conn.close)
+        with conn.cursor() as cr:
+            cr.execute("SELECT count(*) FROM ir_cron WHERE active")
+            self.assertLessEqual(cr.fetchone()[0], 1)
+            cr.execute("SELECT key, value FROM ir_config_parameter WHERE key IN "
+                       "('database.uuid', 'database.secret', 'database.is_neutralized')")
+            params = dict(cr.fetchall())
+            cr.execute("SELECT count(*) FROM selfhost_backup_profile WHERE daily "
+                       "OR secret_access_key IS NOT NULL")
+            self.assertEqual(cr.fetchone()[0], 0)
+        icp = self.env["ir.config_parameter"].sudo()
+        self.assertEqual(params["database.is_neutralized"], "true")
+        self.assertNotEqual(params["database.uuid"], icp.get_param("database.uuid"))
+        self.assertNotEqual(params["database.secret"], icp.get_param("database.secret"))
 
     def test_flipped_byte_fails_verify_and_restore(self):
         profile = self.make_profile(include_filestore=False)
@@ -83,7 +109,8 @@ class TestBackupRestore(BackupCase):
         self.assertRegex(run.verify_message, r"db\.dump\.zst\.aes: chunk \d+ failed authentication")
 
         target = self.new_db_name()
-        with self.assertRaisesRegex(UserError, r"failed authentication.*|removed"):
+        with self.assertRaisesRegex(
+                UserError, r"removed: db\.dump\.zst\.aes: chunk \d+ failed authentication"):
             run._restore(target)
         self.assertFalse(self.database_exists(target), "a failed restore leaves no database")
         self.assertFalse(os.path.exists(os.path.join(
@@ -112,7 +139,8 @@ class TestBackupRestore(BackupCase):
 
     def test_daily_cron_backs_up_daily_profiles_only(self):
         daily = self.make_profile(include_filestore=False, daily=True)
-        manual = self.make_profile(include_filestore=False, daily=False)
+        manual = self.make_profile(include_filestore=False, daily=False,
+                                   prefix=self.prefix + "-manual")
         self.env.ref("selfhost_backup.ir_cron_selfhost_backup").method_direct_trigger()
         self.assertEqual(daily.run_ids.mapped("state"), ["done"])
         self.assertEqual(daily.run_ids.trigger, "cron")

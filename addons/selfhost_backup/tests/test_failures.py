@@ -1,6 +1,7 @@
 import importlib.util
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 from unittest.mock import patch
@@ -96,6 +97,7 @@ class TestBackupFailures(BackupCase):
     def test_server_killed_mid_upload(self):
         seaweed = load_seaweed(self)
         data_dir = tempfile.mkdtemp(prefix="selfhost_backup_kill_")
+        self.addCleanup(shutil.rmtree, data_dir, ignore_errors=True)
         server = seaweed.SeaweedS3(data_dir, weed=os.environ["SUITE_S3_WEED"],
                                    buckets=["kill-test"], python=sys.executable)
         server.start()

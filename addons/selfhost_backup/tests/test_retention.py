@@ -1,3 +1,4 @@
+import shutil
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
@@ -69,3 +70,16 @@ class TestRetention(BackupCase):
         self.assertEqual(run.state, "failed")
         self.assertIn("32 random bytes", run.error)
         self.assertEqual(self.backup_ids(), sorted(old))
+
+    def test_upload_that_fails_after_starting_deletes_nothing(self):
+        """The dump fails once its upload has started (a "pg_dump" that exits 1):
+        the upload is aborted and retention never runs."""
+        old = [self.old_set(days, f"3{days:07d}") for days in (10, 20, 30)]
+        profile = self.make_profile(include_filestore=False, keep_count=1, keep_days=1)
+        with patch.dict(config.options, {"selfhost_backup_pg_dump": shutil.which("false")}):
+            run = profile._run_backup()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("pg_dump failed with exit code 1", run.error)
+        self.assertFalse(self.uploads())
+        self.assertEqual(self.backup_ids(), sorted(old))
+        self.assertFalse(run.retention_note)

@@ -14,7 +14,7 @@ TOUR_DB = "selfhost_backup_tour_restore"
 
 @tagged("post_install", "-at_install")
 class TestTours(HttpCase):
-    """What an Admin clicks, in Chromium: back up, verify, restore."""
+    """What an Admin (back up) and the Owner (verify, restore) click, in Chromium."""
 
     @classmethod
     def setUpClass(cls):
@@ -34,9 +34,15 @@ class TestTours(HttpCase):
         self.addCleanup(drop_database, TOUR_DB)
         key = base64.b64encode(secrets.token_bytes(32)).decode()
         with patch.dict(config.options, {"selfhost_backup_encryption_key": key}):
-            self.start_tour(f"/odoo/action-selfhost_backup.action_selfhost_backup_profile/"
-                            f"{profile.id}", "selfhost_backup_backup_verify_restore",
-                            login="tour.admin")
+            url = f"/odoo/action-selfhost_backup.action_selfhost_backup_profile/{profile.id}"
+            self.start_tour(url, "selfhost_backup_backup_now", login="tour.admin")
+            self.assertFalse(profile.run_ids, "the button only asks the background job")
+            self.assertTrue(profile.backup_requested)
+            # what Odoo's cron worker does when the button triggers the job
+            cron = self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested")
+            cron.method_direct_trigger()
+            # restoring from the web is the Owner's
+            self.start_tour(url, "selfhost_backup_verify_restore", login="admin")
         run = profile.run_ids
         self.assertEqual(run.mapped("state"), ["done"])
         self.assertEqual(run.verify_state, "ok")

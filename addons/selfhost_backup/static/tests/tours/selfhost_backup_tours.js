@@ -2,7 +2,7 @@
 
 import { registry } from "@web/core/registry";
 
-registry.category("web_tour.tours").add("selfhost_backup_backup_verify_restore", {
+registry.category("web_tour.tours").add("selfhost_backup_backup_now", {
     steps: () => [
         {
             content: "Back up now, from the profile form",
@@ -10,9 +10,14 @@ registry.category("web_tour.tours").add("selfhost_backup_backup_verify_restore",
             run: "click",
         },
         {
-            content: "The backup is done",
-            trigger: ".o_notification:contains(Backup done)",
+            content: "The backup runs in the background",
+            trigger: ".o_notification:contains(Backup started)",
         },
+    ],
+});
+
+registry.category("web_tour.tours").add("selfhost_backup_verify_restore", {
+    steps: () => [
         {
             content: "Open the profile's runs",
             trigger: ".o_form_view button[name=action_view_runs]",
