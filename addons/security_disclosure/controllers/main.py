@@ -393,8 +393,10 @@ class SecurityDisclosurePortal(CustomerPortal):
             raise Forbidden()
         text = strip_html(comment or "")[:MAX_DESCRIPTION]
         if text:
-            advisory_sudo.message_post(body=text, author_id=partner.id, message_type="comment",
-                                       subtype_xmlid="mail.mt_note")
+            # the reviewer comments without following the unpublished advisory
+            advisory_sudo.with_context(mail_create_nosubscribe=True).message_post(
+                body=text, author_id=partner.id, message_type="comment",
+                subtype_xmlid="mail.mt_note")
         if approve:
             advisory._reporter_approve(partner)
         return request.redirect(f"/my/security/advisories/{advisory.id}")

@@ -183,7 +183,17 @@ class SecurityReport(models.Model):
             raise AccessError(self.env._(
                 "%(fields)s of a report change through its workflow buttons only.",
                 fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
-        return super().write(vals)
+        if "advisory_ids" not in vals or self.env.su:
+            return super().write(vals)
+        before = self.advisory_ids
+        result = super().write(vals)
+        # Linking a report to a released advisory shows it to the reporter and
+        # credits them: an Admin's call, as on the advisory's side.
+        changed = (before - self.advisory_ids) | (self.advisory_ids - before)
+        if changed.filtered(lambda a: a.state not in ("draft", "review")):
+            check_team_role(self.env, "admin", self.env._(
+                "link reports to an approved advisory"))
+        return result
 
     def _write_workflow(self, vals):
         """Write workflow fields after the action checked the role and state."""
@@ -392,6 +402,18 @@ class SecurityReport(models.Model):
                 self.env["audit.event"].log(
                     "resource_change", action, model=self._name, res_id=report.id,
                     res_name=report.name, details=details or {})
+
+    @api.model
+    def _get_thread_with_access(self, thread_id, mode="read", **kwargs):
+        """Chatter routes (/mail/thread/data, /mail/thread/messages...) reach a
+        report through the record rules only: portal's token or signed hash
+        would return it with sudo, and its activities, attachments, followers
+        and scheduled messages with it. The reporter's token opens the report's
+        portal page, which shows the public replies."""
+        thread = self.browse(thread_id)
+        if thread.exists() and thread.sudo(False).has_access(mode):
+            return thread
+        return self.browse()
 
     def _portal_comment(self, body, partner):
         """A comment of the reporter from the portal (plain text, escaped)."""

@@ -12,7 +12,7 @@ from odoo.addons.security_roles.tests.common import password_logins_for_admins
 
 from ..lib import csaf as csaf_lib
 from ..lib import osv as osv_lib
-from .common import SECRET, TEAM, disclosure_users, make_advisory, make_report
+from .common import SECRET, TEAM, broadcast, disclosure_users, make_advisory, make_report
 
 CONFIDENTIAL = ["security.advisory", "security.advisory.receipt"]
 
@@ -50,7 +50,7 @@ class TestEmbargoLeak(HttpCase):
         cls.advisory.with_user(cls.team_editor).action_send_to_reporter()
         cls.advisory._reporter_approve(cls.reporter.partner_id)
         cls.advisory.with_user(cls.team_admin).action_approve()
-        cls.advisory.with_user(cls.team_admin).action_broadcast()
+        broadcast(cls.advisory, cls.team_admin)
         cls.outsiders_internal = {
             "viewer": (cls.out_viewer, "out-viewer-pass"),
             "editor": (cls.out_editor, "out-editor-pass"),
