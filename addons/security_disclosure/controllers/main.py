@@ -89,13 +89,18 @@ class SecurityDisclosure(http.Controller):
 
         user = request.env.user
         partner = request.env["res.partner"]
+        name = strip_html(values["name"])[:200]
+        anonymous = values["anonymous"] or not (email or not user._is_public())
         if not user._is_public():
+            # a logged-in reporter follows the report from their portal
             partner = user.partner_id
-        elif email and not values["anonymous"]:
-            # sudo: a public visitor gives an address; the contact lets the
-            # reporter follow the report and receive the replies
-            partner = request.env["res.partner"].sudo()._find_or_create_from_emails(
-                [email if not values["name"] else f'"{values["name"]}" <{email}>'])[0]
+            name = name or partner.name
+        elif email and not anonymous:
+            # sudo: a public visitor gives an address; a new contact (never an
+            # existing one: anyone can type anyone's address) lets the reporter
+            # receive the replies. Name and address are separate values.
+            partner = request.env["res.partner"].sudo().create({
+                "name": name or email_normalize(email), "email": email_normalize(email)})
         vals = {
             "title": title,
             "description": description + (
@@ -103,13 +108,18 @@ class SecurityDisclosure(http.Controller):
                 if values["versions"].strip() else ""),
             "channel": "web",
             "reporter_partner_id": partner.id or False,
-            "reporter_name": strip_html(values["name"])[:200] or (partner.name or False),
+            "reporter_name": name or False,
             "reporter_email": email_normalize(email) or partner.email or False,
-            "anonymous": values["anonymous"] or not (email or partner),
+            "anonymous": anonymous,
             "credit_preference": values["credit_preference"],
             "credit_name": strip_html(values["credit_name"])[:200] or False,
             "submitter_ip": ip,
         }
+        if anonymous:
+            # The promise: no name, no address, no IP kept, never credited. The
+            # address, if given, only receives the acknowledgement.
+            vals.update(reporter_name=False, reporter_email=False, submitter_ip=False,
+                        credit_preference="none", credit_name=False)
         # sudo: the public form creates the report for a visitor who cannot
         # read reports; only the fields above, all validated, are written
         report = request.env["security.report"].sudo().create(vals)
@@ -119,7 +129,7 @@ class SecurityDisclosure(http.Controller):
                 "name": strip_html(name)[:200] or "attachment", "raw": data,
                 "res_model": "security.report", "res_id": report.id,
             } for name, data in blobs])
-        report._send_receipt()
+        report._send_receipt(email=email_normalize(email) if anonymous else None)
         report._portal_ensure_token()
         return request.render("security_disclosure.report_thanks", {
             "report": report,

@@ -446,9 +446,13 @@ class SecurityAdvisory(models.Model):
     def _credits(self):
         names = []
         for report in self.report_ids:
-            if report.credit_preference == "name" and (report.reporter_name or
-                                                       report.reporter_partner_id):
-                names.append(report.reporter_name or report.reporter_partner_id.name)
+            if report.anonymous:
+                continue
+            # The name the reporter gave, never a fallback (a contact's name
+            # can be their e-mail address).
+            if report.credit_preference == "name" and report.reporter_name and \
+                    "@" not in report.reporter_name:
+                names.append(report.reporter_name)
             elif report.credit_preference == "alias" and report.credit_name:
                 names.append(report.credit_name)
         return sorted(set(names))

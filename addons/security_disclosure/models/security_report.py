@@ -338,17 +338,19 @@ class SecurityReport(models.Model):
                               outcome=dict(OUTCOMES)[self.triage_outcome])
         self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment")
 
-    def _send_receipt(self):
+    def _send_receipt(self, email=None):
         """The automatic acknowledgement with the reference (not the SLA
-        acknowledgement, which is a person's)."""
+        acknowledgement, which is a person's). `email`: the address of an
+        anonymous reporter, used for this mail only and not kept on the report."""
         template = self.env.ref("security_disclosure.mail_template_report_receipt",
                                 raise_if_not_found=False)
-        for report in self.filtered("reporter_email"):
-            if template:
+        for report in self:
+            email_to = email or report.reporter_email
+            if template and email_to:
                 # sudo: the sender is the public user or the mail gateway; the
                 # recipient is the reporter's own address on this report only
                 template.sudo().send_mail(report.id, email_values={
-                    "email_to": report.reporter_email, "recipient_ids": []})
+                    "email_to": email_to, "recipient_ids": []})
 
     def _update_sla_flags(self, now=None):
         now = now or fields.Datetime.now()

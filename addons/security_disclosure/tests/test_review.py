@@ -193,6 +193,19 @@ class TestReviewFindings(TransactionCase):
         with self.assertRaises(AccessError):
             receipt.with_user(self.team_admin).write({"partner_id": self.stranger.partner_id.id})
 
+    # ------------------------------------------------------------------ M4
+    def test_m4_credits_never_fall_back_or_name_the_anonymous(self):
+        email_named = self.env["res.partner"].create(
+            {"name": "dave@researcher.example", "email": "dave@researcher.example"})
+        by_email = make_report(self.env, email_named, reporter_name=False,
+                               credit_preference="name", title="By e-mail")
+        anonymous = make_report(self.env, self.other_reporter.partner_id, anonymous=True,
+                                credit_preference="name", title="Anonymous")
+        advisory = make_advisory(self.env(user=self.team_editor), by_email | anonymous)
+        self.assertEqual(advisory.sudo()._credits(), [])
+        advisory.sudo().report_ids |= self.report
+        self.assertEqual(advisory.sudo()._credits(), ["Alice Finder"])
+
     # ------------------------------------------------------------------ M5
     def test_m5_embargo_date_in_the_future_and_admin_only(self):
         advisory = self._approved()
@@ -288,19 +301,58 @@ class TestReviewFindingsHttp(HttpCase):
         self.authenticate("team.viewer", "team-viewer-pass")
         self.assertIn(SECRET, json.dumps(self.make_jsonrpc_request("/mail/thread/data", request)))
         self.logout()
-        for who in ("anonymous holder of the token", "reporter"):
-            if who == "reporter":
-                self.authenticate("reporter.portal", "reporter-pass")
-                # A portal user reading activities gets Odoo's access error.
-                with self.assertRaises(JsonRpcException):
-                    self.make_jsonrpc_request("/mail/thread/data", dict(request, token=token))
-                request["request_list"].remove("activities")
-            for credentials in ({"token": token}, {"hash": "x", "pid": self.reporter.partner_id.id}):
-                with self.subTest(who=who, credentials=credentials):
-                    data = self.make_jsonrpc_request("/mail/thread/data",
-                                                     dict(request, **credentials))
-                    self.assertNotIn(SECRET, json.dumps(data))
+        # Anonymous holder of the token (or a forged hash): the route answers, with nothing.
+        for credentials in ({"token": token}, {"hash": "x", "pid": self.reporter.partner_id.id}):
+            with self.subTest(credentials=credentials):
+                data = self.make_jsonrpc_request("/mail/thread/data",
+                                                 dict(request, **credentials))
+                self.assertIn('"hasReadAccess": false', json.dumps(data))
+                self.assertNotIn(SECRET, json.dumps(data))
+        # The logged-in reporter reads their report through the rules: a portal
+        # user gets Odoo's access error for each of these, never the data.
+        self.authenticate("reporter.portal", "reporter-pass")
+        for asked in ("activities", "attachments", "followers", "scheduledMessages"):
+            with self.subTest(asked=asked), self.assertRaises(JsonRpcException):
+                self.make_jsonrpc_request("/mail/thread/data", dict(
+                    request, token=token, request_list=[asked]))
+        data = self.make_jsonrpc_request("/mail/thread/data", dict(
+            request, token=token, request_list=["suggestedRecipients"]))
+        self.assertNotIn(SECRET, json.dumps(data))
         # The token still opens the report's portal page.
         self.logout()
         page = self.url_open(f"/my/security/reports/{self.report.id}?access_token={token}")
         self.assertEqual(page.status_code, 200)
+
+    # ------------------------------------------------------- M4, L4, L5, L6
+    def _submit(self, **fields):
+        data = {"csrf_token": self._csrf("/security/report"), "title": f"Title {SECRET}",
+                "description": "Steps", "email": "", "name": "", "credit_preference": "none"}
+        data.update(fields)
+        response = self.url_open("/security/report", data=data)
+        self.assertEqual(response.status_code, 200, response.text[:500])
+        return self.env["security.report"].search([], order="id desc", limit=1)
+
+    def test_m4_anonymous_report_keeps_no_identity(self):
+        report = self._submit(anonymous="1", email="anon@hidden.example", name="Real Name",
+                              credit_preference="name")
+        self.assertTrue(report.anonymous)
+        self.assertFalse(report.reporter_partner_id)
+        self.assertFalse(report.reporter_name)
+        self.assertFalse(report.reporter_email)
+        self.assertFalse(report.sudo().submitter_ip)
+        self.assertEqual(report.credit_preference, "none")
+        self.assertFalse(self.env["res.partner"].search([("email", "=", "anon@hidden.example")]))
+        # The address received the acknowledgement, without the title (L4).
+        receipt = self.env["mail.mail"].search([("email_to", "=", "anon@hidden.example")])
+        self.assertTrue(receipt)
+        self.assertIn(report.name, receipt.subject)
+        self.assertNotIn(SECRET, receipt.body_html + receipt.subject)
+
+    def test_l5_l6_typed_address_links_to_no_existing_contact(self):
+        victim = self.reporter.partner_id
+        report = self._submit(email=victim.email, name="Eve <eve@evil.example>")
+        self.assertTrue(report.reporter_partner_id)
+        self.assertNotEqual(report.reporter_partner_id, victim)
+        self.assertEqual(report.reporter_partner_id.email, victim.email)
+        self.assertNotIn(report, self.env["security.report"].with_user(self.reporter).search([]))
+        self.assertNotIn("evil", report.reporter_partner_id.email)
