@@ -9,7 +9,7 @@ from odoo.tools import email_normalize
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
-from ..lib.securitytxt import build_security_txt
+from ..lib.securitytxt import build_security_txt, split_contacts, valid_contact
 from ..lib.text import strip_html
 from ..models.security_report import MAX_DESCRIPTION, MAX_TITLE
 
@@ -20,6 +20,14 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 10 * 1024 * 1024
 HONEYPOT = "website_url"
 PUBLIC_STATES = ("public", "withdrawn")
+
+
+def _int_param(params, key, default):
+    try:
+        return int(params.get_param(key) or default)
+    except ValueError:
+        _logger.warning("Ignoring the non-numeric system parameter %s", key)
+        return default
 
 
 def _params():
@@ -33,8 +41,10 @@ class SecurityDisclosure(http.Controller):
     def report_form(self, **kw):
         return request.render("security_disclosure.report_form", {"values": {}, "errors": []})
 
+    # max_content_length: a larger request is refused (413) before it is read,
+    # instead of being buffered up to Odoo's default 128 MiB first.
     @http.route("/security/report", type="http", auth="public", methods=["POST"], csrf=True,
-                sitemap=False, website=True)
+                sitemap=False, website=True, max_content_length=MAX_TOTAL_BYTES + 1024 * 1024)
     def report_submit(self, **post):
         values = {key: post.get(key, "") for key in
                   ("title", "description", "name", "email", "credit_preference", "credit_name",
@@ -147,8 +157,10 @@ class SecurityDisclosure(http.Controller):
     def security_txt(self, **kw):
         params = _params()
         base = params.get_param("web.base.url")
-        contacts = [c.strip() for c in (params.get_param("security_disclosure.contact") or "")
-                    .split(",") if c.strip()]
+        # Only mailto:/https: URIs are published (a parameter written behind the
+        # settings' back could hold anything).
+        contacts = [c for c in split_contacts(params.get_param("security_disclosure.contact"))
+                    if valid_contact(c)]
         if not contacts:
             alias = request.env.ref("security_disclosure.mail_alias_security_report",
                                     raise_if_not_found=False)
@@ -162,7 +174,7 @@ class SecurityDisclosure(http.Controller):
             acknowledgments=f"{base}/security/hall-of-fame",
             languages=params.get_param("security_disclosure.languages") or "en",
             canonical=f"{base}/.well-known/security.txt",
-            expires_days=int(params.get_param("security_disclosure.expires_days") or 180),
+            expires_days=_int_param(params, "security_disclosure.expires_days", 180),
         )
         return request.make_response(text, headers=[("Content-Type", "text/plain; charset=utf-8")])
 

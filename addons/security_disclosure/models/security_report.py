@@ -138,10 +138,17 @@ class SecurityReport(models.Model):
         for report in self:
             if report.duplicate_of_id and report.duplicate_of_id._origin == report._origin:
                 raise ValidationError(self.env._("A report cannot be a duplicate of itself."))
-            if report.duplicate_of_id and report.duplicate_of_id.duplicate_of_id == report:
-                raise ValidationError(self.env._(
-                    "%(a)s and %(b)s cannot be duplicates of each other: keep one as the original.",
-                    a=report.name, b=report.duplicate_of_id.name))
+            # Follow the chain: a report cannot end up a duplicate of itself
+            # through others (A -> B -> C -> A).
+            seen, original = report, report.duplicate_of_id
+            while original:
+                if original in seen:
+                    raise ValidationError(self.env._(
+                        "%(a)s and %(b)s cannot be duplicates of each other, directly or "
+                        "through other reports: keep one as the original.",
+                        a=report.name, b=report.duplicate_of_id.name))
+                seen |= original
+                original = original.duplicate_of_id
 
     @api.constrains("title", "description")
     def _check_sizes(self):

@@ -238,6 +238,49 @@ class TestReviewFindings(TransactionCase):
         with self.assertRaisesRegex(UserError, "reporter has not approved"):
             advisory.with_user(self.team_admin).action_approve()
 
+    # ------------------------------------------------------------------ Low
+    def test_l1_ipv6_bucket_and_global_cap(self):
+        ICP = self.env["ir.config_parameter"]
+        ICP.set_param("security_disclosure.max_per_hour", 2)
+        Intake = self.env["security.report.intake"]
+        self.assertTrue(Intake._allow("2001:db8:1:2::1"))
+        self.assertTrue(Intake._allow("2001:db8:1:2::2"))
+        self.assertFalse(Intake._allow("2001:db8:1:2:ffff::3"), "same /64")
+        self.assertTrue(Intake._allow("2001:db8:1:3::1"), "another /64")
+        ICP.set_param("security_disclosure.max_total_per_hour", 4)
+        self.assertTrue(Intake._allow("192.0.2.1"))
+        self.assertFalse(Intake._allow("192.0.2.2"), "the global cap is spent")
+        ICP.set_param("security_disclosure.max_per_hour", "lots")
+        ICP.set_param("security_disclosure.max_total_per_hour", 100)
+        self.assertTrue(Intake._allow("192.0.2.3"), "a bad parameter falls back to 5")
+
+    def test_l7_notifications_stay_with_the_team(self):
+        self.report.with_user(self.team_editor).message_post(
+            body="For the admin", partner_ids=self.team_admin.partner_id.ids,
+            message_type="comment", subtype_xmlid="mail.mt_note")
+        domain = [("mail_message_id.model", "=", "security.report")]
+        self.assertTrue(self.env["mail.notification"].with_user(self.team_viewer).search(domain))
+        self.assertFalse(self.env["mail.notification"].with_user(self.out_editor).search(domain))
+
+    def test_l9_security_txt_settings_validated(self):
+        Settings = self.env["res.config.settings"]
+        for contact in ("javascript:alert(1)", "security@example.com", "http://x.example"):
+            with self.subTest(contact=contact), self.assertRaisesRegex(
+                    ValidationError, "mailto: or https:"):
+                Settings.create({"security_txt_contact": contact})
+        with self.assertRaisesRegex(ValidationError, "between 1 and 365"):
+            Settings.create({"security_txt_expires_days": 0})
+        Settings.create({"security_txt_contact":
+                         "mailto:security@example.com, https://example.com/security"}).execute()
+
+    def test_l10_duplicate_cycles_refused(self):
+        b = make_report(self.env, self.other_reporter.partner_id, title="B")
+        c = make_report(self.env, self.other_reporter.partner_id, title="C")
+        self.report.duplicate_of_id = b
+        b.duplicate_of_id = c
+        with self.assertRaisesRegex(ValidationError, "through other reports"):
+            c.duplicate_of_id = self.report
+
 
 @tagged("post_install", "-at_install")
 class TestReviewFindingsHttp(HttpCase):
@@ -356,3 +399,20 @@ class TestReviewFindingsHttp(HttpCase):
         self.assertEqual(report.reporter_partner_id.email, victim.email)
         self.assertNotIn(report, self.env["security.report"].with_user(self.reporter).search([]))
         self.assertNotIn("evil", report.reporter_partner_id.email)
+
+    def test_l2_oversized_request_refused_before_reading(self):
+        body = b"x" * (12 * 1024 * 1024)
+        response = self.url_open("/security/report", data={
+            "csrf_token": self._csrf("/security/report"), "title": "big",
+            "description": "big"}, files={"attachments": ("big.bin", body)})
+        self.assertEqual(response.status_code, 413)
+        self.assertFalse(self.env["security.report"].search([("title", "=", "big")]))
+
+    def test_l9_security_txt_survives_bad_parameters(self):
+        ICP = self.env["ir.config_parameter"]
+        ICP.set_param("security_disclosure.expires_days", "soon")
+        ICP.set_param("security_disclosure.contact", "javascript:alert(1), mailto:sec@example.com")
+        response = self.url_open("/.well-known/security.txt")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Contact: mailto:sec@example.com", response.text)
+        self.assertNotIn("javascript", response.text)
