@@ -258,9 +258,13 @@ class TestReviewFindings(TransactionCase):
         self.report.with_user(self.team_editor).message_post(
             body="For the admin", partner_ids=self.team_admin.partner_id.ids,
             message_type="comment", subtype_xmlid="mail.mt_note")
-        domain = [("mail_message_id.model", "=", "security.report")]
-        self.assertTrue(self.env["mail.notification"].with_user(self.team_viewer).search(domain))
-        self.assertFalse(self.env["mail.notification"].with_user(self.out_editor).search(domain))
+        notification = self.env["mail.notification"].search(
+            [("mail_message_id.model", "=", "security.report")])
+        self.assertTrue(notification)
+        self.assertTrue(notification.with_user(self.team_viewer).has_access("read"))
+        self.assertFalse(notification.with_user(self.out_editor).has_access("read"))
+        self.assertFalse(self.env["mail.notification"].with_user(self.out_editor).search(
+            [("id", "in", notification.ids)]))
 
     def test_l9_security_txt_settings_validated(self):
         Settings = self.env["res.config.settings"]
