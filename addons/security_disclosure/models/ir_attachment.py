@@ -2,7 +2,7 @@ from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
-from .team import CONFIDENTIAL_MODELS, team_level
+from .team import CONFIDENTIAL_MODELS, check_team_role, team_level
 
 
 class IrAttachment(models.Model):
@@ -60,7 +60,26 @@ class IrAttachment(models.Model):
     def write(self, vals):
         if (vals.get("res_model") in CONFIDENTIAL_MODELS or self._security_confidential()):
             self._security_refuse_sharing(vals)
+            self._security_check_released_patches()
         return super().write(vals)
+
+    def unlink(self):
+        if self._security_confidential():
+            self._security_check_released_patches()
+        return super().unlink()
+
+    def _security_check_released_patches(self):
+        """The patch files of an approved (or later) advisory are what was
+        approved and sent: only an Admin of the team changes or deletes them."""
+        if self.env.su:
+            return
+        # sudo: which advisories publish these files decides, whoever asks
+        released = self.env["security.advisory"].sudo().search_count([
+            ("patch_attachment_ids", "in", self.ids),
+            ("state", "in", ("approved", "broadcast", "public", "withdrawn"))])
+        if released:
+            check_team_role(self.env, "admin", self.env._(
+                "change the patch files of an approved advisory"))
 
     @api.model
     def _security_refuse_sharing(self, vals):

@@ -440,7 +440,9 @@ class SecurityAdvisory(models.Model):
             "advisory_id": self.id, "number": number, "summary": summary,
             "snapshot": "\n".join(f"{f}: {self[f] or ''}" for f in CONTENT_FIELDS
                                    if f != "patch_attachment_ids")
-            + "\npatches: " + ", ".join(self.sudo().patch_attachment_ids.mapped("name")),
+            # the checksum binds the revision to the files' contents
+            + "\npatches: " + ", ".join(f"{a.name} (sha1 {a.checksum})"
+                                        for a in self.sudo().patch_attachment_ids),
         })
 
     def _credits(self):

@@ -206,6 +206,26 @@ class TestReviewFindings(TransactionCase):
         advisory.sudo().report_ids |= self.report
         self.assertEqual(advisory.sudo()._credits(), ["Alice Finder"])
 
+    def test_m2_released_patch_files_need_an_admin(self):
+        advisory = make_advisory(self.env(user=self.team_editor), self.report)
+        patch = self.env["ir.attachment"].with_user(self.team_editor).create({
+            "name": "fix.patch", "raw": b"good fix", "res_model": "security.advisory",
+            "res_id": advisory.id})
+        advisory.with_user(self.team_editor).patch_attachment_ids = patch
+        patch.with_user(self.team_editor).raw = b"better fix"  # a draft is the Editor's
+        advisory.with_user(self.team_editor).action_send_to_reporter()
+        advisory._reporter_approve(self.reporter.partner_id)
+        advisory.with_user(self.team_admin).action_approve()
+        with self.assertRaisesRegex(AccessError, "Admin"):
+            patch.with_user(self.team_editor).write({"raw": b"backdoor"})
+        with self.assertRaisesRegex(AccessError, "Admin"):
+            patch.with_user(self.team_editor).unlink()
+        self.assertEqual(patch.raw, b"better fix")
+        broadcast(advisory, self.team_admin)
+        snapshot = advisory.sudo().revision_ids[-1:].snapshot
+        self.assertIn(patch.checksum, snapshot)
+        patch.with_user(self.team_admin).raw = b"admin's fix"
+
     # ------------------------------------------------------------------ M5
     def test_m5_embargo_date_in_the_future_and_admin_only(self):
         advisory = self._approved()
