@@ -139,6 +139,10 @@ class SecurityDisclosure(http.Controller):
                 "name": strip_html(name)[:200] or "attachment", "raw": data,
                 "res_model": "security.report", "res_id": report.id,
             } for name, data in blobs])
+        def _plain(text):
+            return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if title != _plain(values["title"]) or description != _plain(values["description"]):
+            report._keep_original(values["title"], values["description"])
         report._send_receipt(email=email_normalize(email) if anonymous else None)
         report._portal_ensure_token()
         return request.render("security_disclosure.report_thanks", {

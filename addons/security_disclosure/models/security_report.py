@@ -238,8 +238,21 @@ class SecurityReport(models.Model):
         }
         values.update(custom_values or {})
         report = super().message_new(msg_dict, custom_values=values)
+        report._keep_original(msg_dict.get("subject") or "", msg_dict.get("body") or "")
         report._send_receipt()
         return report
+
+    def _keep_original(self, title, description):
+        """Loses nothing: when markup was removed (a PoC payload is markup) or
+        the text was cut, the original goes with the report as a plain-text
+        file, which only the team reads and which is never rendered."""
+        self.ensure_one()
+        # sudo: the sender is the public user or the mail gateway; the file
+        # belongs to the report just created
+        return self.env["ir.attachment"].sudo().create({
+            "name": "original-report.txt", "mimetype": "text/plain",
+            "raw": f"{title}\n\n{description}".encode(),
+            "res_model": self._name, "res_id": self.id})
 
     # ------------------------------------------------------------------- actions
     def action_acknowledge(self):

@@ -440,3 +440,17 @@ class TestReviewFindingsHttp(HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("Contact: mailto:sec@example.com", response.text)
         self.assertNotIn("javascript", response.text)
+
+    def test_l3_markup_removed_but_kept_in_a_file(self):
+        payload = '<script>alert(document.cookie)</script><img src=x onerror=alert(1)>'
+        report = self._submit(description=f"PoC: {payload}")
+        self.assertNotIn("<script", report.description)
+        original = self.env["ir.attachment"].search([("res_model", "=", "security.report"),
+                                                     ("res_id", "=", report.id)])
+        self.assertEqual(original.name, "original-report.txt")
+        self.assertEqual(original.mimetype, "text/plain")
+        self.assertIn(payload, original.raw.decode())
+        # Plain text loses nothing: no extra file.
+        plain = self._submit(title="Plain", description="Steps: 1. open /my")
+        self.assertFalse(self.env["ir.attachment"].search([
+            ("res_model", "=", "security.report"), ("res_id", "=", plain.id)]))
