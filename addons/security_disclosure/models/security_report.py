@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta
 
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize
@@ -100,13 +102,39 @@ class SecurityReport(models.Model):
 
     def _triage_deadline_from(self, received):
         """5 business days on the company's working calendar, leaves and public
-        holidays included: as many working hours as 5 of its days hold."""
+        holidays included: the same point of the working day, 5 working days
+        after the day of receipt (the end of the 5th working day when received
+        outside working hours). Counted in working days, not in an average of
+        hours per day, so that days of different lengths count as one day each."""
         calendar = self.company_id.resource_calendar_id or self.env.company.resource_calendar_id
         if not calendar:
             return received + timedelta(days=7)
-        hours = TRIAGE_BUSINESS_DAYS * (calendar.hours_per_day or 8.0)
-        return calendar.plan_hours(hours, received, compute_leaves=True) or (
-            received + timedelta(days=7))
+        tz = pytz.timezone(calendar.tz or "UTC")
+        local = pytz.utc.localize(received).astimezone(tz)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        intervals = calendar._work_intervals_batch(
+            day_start, day_start + timedelta(days=60), compute_leaves=True)[False]
+        days = {}
+        for start, stop, _meta in intervals:
+            days.setdefault(start.astimezone(tz).date(), []).append((start, stop))
+        first = local.date()
+        worked = sum(((min(stop, local) - start) for start, stop in days.get(first, [])
+                      if start < local), timedelta())
+        ends_today = max((stop for _start, stop in days.get(first, [])), default=None)
+        if ends_today is None or local >= ends_today:
+            worked = None  # outside working hours: 5 full working days
+        later = sorted(day for day in days if day > first)
+        if len(later) < TRIAGE_BUSINESS_DAYS:
+            return received + timedelta(days=7)
+        target = sorted(days[later[TRIAGE_BUSINESS_DAYS - 1]])
+        deadline = target[-1][1]
+        if worked is not None:
+            for start, stop in target:
+                if start + worked <= stop:
+                    deadline = start + worked
+                    break
+                worked -= stop - start
+        return deadline.astimezone(pytz.utc).replace(tzinfo=None)
 
     @api.depends("ack_breached", "triage_breached")
     def _compute_sla_breached(self):
