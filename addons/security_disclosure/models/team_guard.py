@@ -73,9 +73,11 @@ def may_change_protections(env, before):
 
 def _check_protections(env, before, allowed):
     after = _protections(env)
-    if after == before:
-        return
-    changed = sorted(key for key in after if after[key] != (before or {}).get(key))
+    if before is None or after == before:
+        return  # nothing to protect yet (the module is being installed)
+    if after is None:  # the team group itself was deleted
+        after = dict.fromkeys(before, ())
+    changed = sorted(key for key in after if after[key] != before[key])
     details = {"changed": changed}
     if "members" in changed:
         details["added_user_ids"] = sorted(set(after["members"]) - set(before["members"]))
