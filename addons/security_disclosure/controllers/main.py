@@ -9,7 +9,7 @@ from odoo.tools import email_normalize
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
-from ..lib.securitytxt import build_security_txt
+from ..lib.securitytxt import build_security_txt, split_contacts, valid_contact
 from ..lib.text import strip_html
 from ..models.security_report import MAX_DESCRIPTION, MAX_TITLE
 
@@ -20,6 +20,14 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 10 * 1024 * 1024
 HONEYPOT = "website_url"
 PUBLIC_STATES = ("public", "withdrawn")
+
+
+def _int_param(params, key, default):
+    try:
+        return int(params.get_param(key) or default)
+    except ValueError:
+        _logger.warning("Ignoring the non-numeric system parameter %s", key)
+        return default
 
 
 def _params():
@@ -33,8 +41,10 @@ class SecurityDisclosure(http.Controller):
     def report_form(self, **kw):
         return request.render("security_disclosure.report_form", {"values": {}, "errors": []})
 
+    # max_content_length: a larger request is refused (413) before it is read,
+    # instead of being buffered up to Odoo's default 128 MiB first.
     @http.route("/security/report", type="http", auth="public", methods=["POST"], csrf=True,
-                sitemap=False, website=True)
+                sitemap=False, website=True, max_content_length=MAX_TOTAL_BYTES + 1024 * 1024)
     def report_submit(self, **post):
         values = {key: post.get(key, "") for key in
                   ("title", "description", "name", "email", "credit_preference", "credit_name",
@@ -89,13 +99,18 @@ class SecurityDisclosure(http.Controller):
 
         user = request.env.user
         partner = request.env["res.partner"]
+        name = strip_html(values["name"])[:200]
+        anonymous = values["anonymous"] or not (email or not user._is_public())
         if not user._is_public():
+            # a logged-in reporter follows the report from their portal
             partner = user.partner_id
-        elif email and not values["anonymous"]:
-            # sudo: a public visitor gives an address; the contact lets the
-            # reporter follow the report and receive the replies
-            partner = request.env["res.partner"].sudo()._find_or_create_from_emails(
-                [email if not values["name"] else f'"{values["name"]}" <{email}>'])[0]
+            name = name or partner.name
+        elif email and not anonymous:
+            # sudo: a public visitor gives an address; a new contact (never an
+            # existing one: anyone can type anyone's address) lets the reporter
+            # receive the replies. Name and address are separate values.
+            partner = request.env["res.partner"].sudo().create({
+                "name": name or email_normalize(email), "email": email_normalize(email)})
         vals = {
             "title": title,
             "description": description + (
@@ -103,13 +118,18 @@ class SecurityDisclosure(http.Controller):
                 if values["versions"].strip() else ""),
             "channel": "web",
             "reporter_partner_id": partner.id or False,
-            "reporter_name": strip_html(values["name"])[:200] or (partner.name or False),
+            "reporter_name": name or False,
             "reporter_email": email_normalize(email) or partner.email or False,
-            "anonymous": values["anonymous"] or not (email or partner),
+            "anonymous": anonymous,
             "credit_preference": values["credit_preference"],
             "credit_name": strip_html(values["credit_name"])[:200] or False,
             "submitter_ip": ip,
         }
+        if anonymous:
+            # The promise: no name, no address, no IP kept, never credited. The
+            # address, if given, only receives the acknowledgement.
+            vals.update(reporter_name=False, reporter_email=False, submitter_ip=False,
+                        credit_preference="none", credit_name=False)
         # sudo: the public form creates the report for a visitor who cannot
         # read reports; only the fields above, all validated, are written
         report = request.env["security.report"].sudo().create(vals)
@@ -119,7 +139,11 @@ class SecurityDisclosure(http.Controller):
                 "name": strip_html(name)[:200] or "attachment", "raw": data,
                 "res_model": "security.report", "res_id": report.id,
             } for name, data in blobs])
-        report._send_receipt()
+        def _plain(text):
+            return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if title != _plain(values["title"]) or description != _plain(values["description"]):
+            report._keep_original(values["title"], values["description"])
+        report._send_receipt(email=email_normalize(email) if anonymous else None)
         report._portal_ensure_token()
         return request.render("security_disclosure.report_thanks", {
             "report": report,
@@ -137,8 +161,10 @@ class SecurityDisclosure(http.Controller):
     def security_txt(self, **kw):
         params = _params()
         base = params.get_param("web.base.url")
-        contacts = [c.strip() for c in (params.get_param("security_disclosure.contact") or "")
-                    .split(",") if c.strip()]
+        # Only mailto:/https: URIs are published (a parameter written behind the
+        # settings' back could hold anything).
+        contacts = [c for c in split_contacts(params.get_param("security_disclosure.contact"))
+                    if valid_contact(c)]
         if not contacts:
             alias = request.env.ref("security_disclosure.mail_alias_security_report",
                                     raise_if_not_found=False)
@@ -152,7 +178,7 @@ class SecurityDisclosure(http.Controller):
             acknowledgments=f"{base}/security/hall-of-fame",
             languages=params.get_param("security_disclosure.languages") or "en",
             canonical=f"{base}/.well-known/security.txt",
-            expires_days=int(params.get_param("security_disclosure.expires_days") or 180),
+            expires_days=_int_param(params, "security_disclosure.expires_days", 180),
         )
         return request.make_response(text, headers=[("Content-Type", "text/plain; charset=utf-8")])
 
@@ -393,8 +419,10 @@ class SecurityDisclosurePortal(CustomerPortal):
             raise Forbidden()
         text = strip_html(comment or "")[:MAX_DESCRIPTION]
         if text:
-            advisory_sudo.message_post(body=text, author_id=partner.id, message_type="comment",
-                                       subtype_xmlid="mail.mt_note")
+            # the reviewer comments without following the unpublished advisory
+            advisory_sudo.with_context(mail_create_nosubscribe=True).message_post(
+                body=text, author_id=partner.id, message_type="comment",
+                subtype_xmlid="mail.mt_note")
         if approve:
             advisory._reporter_approve(partner)
         return request.redirect(f"/my/security/advisories/{advisory.id}")

@@ -1,5 +1,17 @@
 """RFC 9116 security.txt."""
+import re
 from datetime import datetime, timedelta, timezone
+
+# RFC 9116 §2.5.3: a Contact is a URI; we publish e-mail and web addresses only.
+_CONTACT = re.compile(r"(mailto:[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+|https://[^\s<>\"]+)")
+
+
+def split_contacts(value):
+    return [c.strip() for c in (value or "").split(",") if c.strip()]
+
+
+def valid_contact(contact):
+    return bool(_CONTACT.fullmatch(contact))
 
 
 def build_security_txt(contacts, policy=None, acknowledgments=None, languages=None,

@@ -6,3 +6,5 @@ from . import security_intake
 from . import security_report
 from . import security_advisory
 from . import ir_attachment
+from . import team_guard
+from . import security_advisory_broadcast

@@ -1,7 +1,8 @@
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 
-from .team import CONFIDENTIAL_MODELS
+from .team import CONFIDENTIAL_MODELS, check_team_role, team_level
 
 
 class IrAttachment(models.Model):
@@ -15,13 +16,21 @@ class IrAttachment(models.Model):
         return self.sudo().filtered(lambda a: a.res_model in CONFIDENTIAL_MODELS)
 
     def _check_access(self, operation):
-        """Reading or changing a file of a report or an advisory needs the same
-        access to the document, for every ORM path (read, RPC, /web/content)."""
+        """Files of reports and advisories are the team's, for every ORM path
+        (read, RPC, /web/content): an exploit in the chatter stays confidential
+        even for who reads the document (a recipient, the reporter, everyone
+        after publication). Outsiders get patches from the advisory pages, which
+        serve `patch_attachment_ids` only. Team members need the same access to
+        the document."""
         result = super()._check_access(operation)
         if self.env.su or not self:
             return result
-        forbidden = self.browse()
-        for attachment in self._security_confidential():
+        confidential = self._security_confidential()
+        if confidential and not team_level(self.env):
+            forbidden = self.browse(confidential.ids)
+        else:
+            forbidden = self.browse()
+        for attachment in confidential - forbidden:
             document = self.env[attachment.res_model].browse(attachment.res_id)
             mode = "read" if operation == "read" else "write"
             if not document.exists() or not document.has_access(mode):
@@ -33,6 +42,14 @@ class IrAttachment(models.Model):
         return (forbidden, lambda: AccessError(self.env._(
             "Sorry, you are not allowed to access this document.")))
 
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        # Outside the team, searches do not even count the confidential files.
+        if not self.env.su and not team_level(self.env):
+            domain = expression.AND([domain, ["|", ("res_model", "=", False),
+                                              ("res_model", "not in", CONFIDENTIAL_MODELS)]])
+        return super()._search(domain, *args, **kwargs)
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -43,7 +60,26 @@ class IrAttachment(models.Model):
     def write(self, vals):
         if (vals.get("res_model") in CONFIDENTIAL_MODELS or self._security_confidential()):
             self._security_refuse_sharing(vals)
+            self._security_check_released_patches()
         return super().write(vals)
+
+    def unlink(self):
+        if self._security_confidential():
+            self._security_check_released_patches()
+        return super().unlink()
+
+    def _security_check_released_patches(self):
+        """The patch files of an approved (or later) advisory are what was
+        approved and sent: only an Admin of the team changes or deletes them."""
+        if self.env.su:
+            return
+        # sudo: which advisories publish these files decides, whoever asks
+        released = self.env["security.advisory"].sudo().search_count([
+            ("patch_attachment_ids", "in", self.ids),
+            ("state", "in", ("approved", "broadcast", "public", "withdrawn"))])
+        if released:
+            check_team_role(self.env, "admin", self.env._(
+                "change the patch files of an approved advisory"))
 
     @api.model
     def _security_refuse_sharing(self, vals):
@@ -64,6 +100,6 @@ class IrAttachment(models.Model):
             # Neither the token nor `public` counts: the document decides.
             if self.env.user._is_public() or self.env.user._is_portal():
                 raise AccessError(self.env._("Sorry, you are not allowed to access this document."))
-            self.check("read")
+            self.check_access("read")
             return self
         return super().validate_access(access_token)

@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..lib.securitytxt import split_contacts, valid_contact
 
 
 class ResConfigSettings(models.TransientModel):
@@ -23,3 +26,17 @@ class ResConfigSettings(models.TransientModel):
     security_osv_ecosystem = fields.Char(
         string="OSV ecosystem", config_parameter="security_disclosure.osv_ecosystem",
         default="Odoo")
+
+    @api.constrains("security_txt_contact", "security_txt_expires_days")
+    def _check_security_txt(self):
+        for settings in self:
+            wrong = [c for c in split_contacts(settings.security_txt_contact)
+                     if not valid_contact(c)]
+            if wrong:
+                raise ValidationError(self.env._(
+                    "security.txt Contact takes mailto: or https: addresses separated by commas, "
+                    "e.g. mailto:security@example.com, https://example.com/security; not "
+                    "%(wrong)s.", wrong=", ".join(wrong)))
+            if not 1 <= settings.security_txt_expires_days <= 365:
+                raise ValidationError(self.env._(
+                    "The security.txt validity is between 1 and 365 days."))

@@ -35,6 +35,8 @@ TEAM = "security_disclosure.group_security_team"
 WORKFLOW_FIELDS = {"state", "reporter_approved_date", "approval_user_ids", "approved_date",
                    "broadcast_date", "published_date", "withdrawn_date", "revision",
                    "receipt_ids", "revision_ids", "name"}
+# Changed by Admins of the team only, whatever the state.
+ADMIN_FIELDS = {"approver_ids", "embargo_date"}
 
 
 class SecurityAdvisory(models.Model):
@@ -200,12 +202,27 @@ class SecurityAdvisory(models.Model):
             raise AccessError(self.env._(
                 "%(fields)s of an advisory change through its workflow buttons only.",
                 fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
+        # Who approves, when it goes public and what was released are the Admins' call.
+        if ADMIN_FIELDS & set(vals):
+            check_team_role(self.env, "admin", self.env._(
+                "change the approvers or the embargo date of an advisory"))
         released = self.filtered(lambda a: a.state in ("approved", "broadcast", "public",
                                                        "withdrawn"))
-        if released and ({"embargo_date", "approver_ids"} | set(CONTENT_FIELDS)) & set(vals):
+        if released and ({"report_ids"} | set(CONTENT_FIELDS)) & set(vals):
             check_team_role(self.env, "admin", self.env._("change an approved advisory"))
+        if vals.get("embargo_date") and fields.Datetime.to_datetime(
+                vals["embargo_date"]) <= fields.Datetime.now() and not self.env.su:
+            raise ValidationError(self.env._(
+                "The embargo date must be in the future: the advisory is published at that "
+                "date. Use Publish now to publish at once."))
         changed_content = set(CONTENT_FIELDS) & set(vals)
         result = super().write(vals)
+        # An approval binds the content it was given for: a change in draft or
+        # review asks the reporter and the named approvers again.
+        pending = self.filtered(lambda a: a.state in ("draft", "review"))
+        if pending and (changed_content or "approver_ids" in vals or "report_ids" in vals):
+            super(SecurityAdvisory, pending).write(
+                {"approval_user_ids": [(5, 0, 0)], "reporter_approved_date": False})
         if changed_content:
             for advisory in self.filtered(lambda a: a.state in ("broadcast", "public")):
                 advisory._add_revision(self.env._("Updated: %(fields)s", fields=", ".join(
@@ -218,13 +235,15 @@ class SecurityAdvisory(models.Model):
             raise UserError(self.env._("Only draft advisories can be deleted; withdraw the others."))
         return super().unlink()
 
-    def message_subscribe(self, partner_ids=None, subtype_ids=None):
+    def _message_subscribe(self, partner_ids=None, subtype_ids=None, customer_ids=None):
         """Before publication, only team members follow an advisory: a follower
-        receives every message of it."""
+        receives every message of it. Checked here, under message_subscribe and
+        message_post's subscription of the author alike."""
         if partner_ids and self.filtered(lambda a: a.state not in ("public", "withdrawn")):
             self._check_team_partners(self.env["res.partner"].browse(partner_ids),
                                       self.env._("follow"))
-        return super().message_subscribe(partner_ids=partner_ids, subtype_ids=subtype_ids)
+        return super()._message_subscribe(partner_ids=partner_ids, subtype_ids=subtype_ids,
+                                          customer_ids=customer_ids)
 
     def message_post(self, **kwargs):
         """Before publication a message goes to team members only: a partner
@@ -282,7 +301,9 @@ class SecurityAdvisory(models.Model):
         if advisory.state != "review" or partner not in advisory.report_ids.reporter_partner_id:
             raise UserError(self.env._("This advisory is not waiting for your review."))
         super(SecurityAdvisory, advisory).write({"reporter_approved_date": fields.Datetime.now()})
-        advisory.message_post(body=self.env._("%(name)s approved the draft.", name=partner.name),
+        # The reporter comments and approves, but does not follow the draft.
+        advisory.with_context(mail_create_nosubscribe=True).message_post(
+            body=self.env._("%(name)s approved the draft.", name=partner.name),
                               author_id=partner.id, message_type="comment",
                               subtype_xmlid="mail.mt_note")
 
@@ -322,27 +343,55 @@ class SecurityAdvisory(models.Model):
                        "reporter_approved_date": False, "approved_date": False})
 
     def action_broadcast(self):
-        """Private broadcast under embargo: one receipt and one e-mail per
-        recipient; the portal shows it to them from now on."""
+        """Private broadcast under embargo: the Admin first reads the list of
+        recipients in a wizard, and confirms it."""
+        self.ensure_one()
+        check_team_role(self.env, "admin", self.env._("broadcast advisories"))
+        self._require_state("approved")
+        recipients = self._broadcast_recipients()
+        wizard = self.env["security.advisory.broadcast"].create({
+            "advisory_id": self.id, "partner_ids": [(6, 0, recipients.ids)]})
+        return {
+            "type": "ir.actions.act_window", "res_model": wizard._name, "res_id": wizard.id,
+            "view_mode": "form", "target": "new",
+            "name": self.env._("Broadcast %(ref)s privately", ref=self.name),
+        }
+
+    def _broadcast_recipients(self):
+        recipients = self.env["res.partner"]._security_advisory_recipients()
+        if not recipients:
+            raise UserError(self.env._(
+                "No recipient: flag partners as advisory subscribers with a contract end "
+                "date in the future, and mark the contacts who receive advisories "
+                "(Contacts, Security advisories tab)."))
+        return recipients
+
+    def _broadcast(self, recipients):
+        """One receipt and one e-mail per confirmed recipient; the portal shows
+        the advisory to them from now on."""
         check_team_role(self.env, "admin", self.env._("broadcast advisories"))
         now = fields.Datetime.now()
         for advisory in self:
             advisory._require_state("approved")
-            recipients = self.env["res.partner"]._security_advisory_recipients()
-            if not recipients:
-                raise UserError(self.env._(
-                    "No recipient: flag partners as advisory subscribers with a contract end "
-                    "date in the future (Contacts, Sales & Purchase tab)."))
             embargo = advisory.embargo_date or now + timedelta(days=EMBARGO_DAYS)
+            if embargo <= now:
+                raise UserError(self.env._(
+                    "The embargo date of %(ref)s has passed: set a date in the future, or "
+                    "clear it for the default of %(days)s days.", ref=advisory.name,
+                    days=EMBARGO_DAYS))
             super(SecurityAdvisory, advisory).write(
                 {"state": "broadcast", "broadcast_date": now, "embargo_date": embargo})
             advisory._add_revision(self.env._("Private broadcast"))
-            receipts = self.env["security.advisory.receipt"].create([
-                {"advisory_id": advisory.id, "partner_id": partner.id} for partner in recipients])
+            # sudo: receipts are written by the broadcast only, never by a
+            # team member's plain create (which could widen the audience)
+            receipts = self.env["security.advisory.receipt"].sudo().create([
+                {"advisory_id": advisory.id, "partner_id": partner.id}
+                for partner in recipients])
             receipts._send()
             if advisory.embargo_warning:
                 advisory.message_post(body=advisory.embargo_warning, subtype_xmlid="mail.mt_note")
-        self._audit("security_advisory_broadcast")
+        self._audit("security_advisory_broadcast",
+                    {"recipient_ids": recipients.ids})
 
     def action_publish(self):
         check_team_role(self.env, "admin", self.env._("publish advisories"))
@@ -391,15 +440,21 @@ class SecurityAdvisory(models.Model):
             "advisory_id": self.id, "number": number, "summary": summary,
             "snapshot": "\n".join(f"{f}: {self[f] or ''}" for f in CONTENT_FIELDS
                                    if f != "patch_attachment_ids")
-            + "\npatches: " + ", ".join(self.sudo().patch_attachment_ids.mapped("name")),
+            # the checksum binds the revision to the files' contents
+            + "\npatches: " + ", ".join(f"{a.name} (sha1 {a.checksum})"
+                                        for a in self.sudo().patch_attachment_ids),
         })
 
     def _credits(self):
         names = []
         for report in self.report_ids:
-            if report.credit_preference == "name" and (report.reporter_name or
-                                                       report.reporter_partner_id):
-                names.append(report.reporter_name or report.reporter_partner_id.name)
+            if report.anonymous:
+                continue
+            # The name the reporter gave, never a fallback (a contact's name
+            # can be their e-mail address).
+            if report.credit_preference == "name" and report.reporter_name and \
+                    "@" not in report.reporter_name:
+                names.append(report.reporter_name)
             elif report.credit_preference == "alias" and report.credit_name:
                 names.append(report.credit_name)
         return sorted(set(names))

@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta
 
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize
@@ -100,13 +102,39 @@ class SecurityReport(models.Model):
 
     def _triage_deadline_from(self, received):
         """5 business days on the company's working calendar, leaves and public
-        holidays included: as many working hours as 5 of its days hold."""
+        holidays included: the same point of the working day, 5 working days
+        after the day of receipt (the end of the 5th working day when received
+        outside working hours). Counted in working days, not in an average of
+        hours per day, so that days of different lengths count as one day each."""
         calendar = self.company_id.resource_calendar_id or self.env.company.resource_calendar_id
         if not calendar:
             return received + timedelta(days=7)
-        hours = TRIAGE_BUSINESS_DAYS * (calendar.hours_per_day or 8.0)
-        return calendar.plan_hours(hours, received, compute_leaves=True) or (
-            received + timedelta(days=7))
+        tz = pytz.timezone(calendar.tz or "UTC")
+        local = pytz.utc.localize(received).astimezone(tz)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        intervals = calendar._work_intervals_batch(
+            day_start, day_start + timedelta(days=60), compute_leaves=True)[False]
+        days = {}
+        for start, stop, _meta in intervals:
+            days.setdefault(start.astimezone(tz).date(), []).append((start, stop))
+        first = local.date()
+        worked = sum(((min(stop, local) - start) for start, stop in days.get(first, [])
+                      if start < local), timedelta())
+        ends_today = max((stop for _start, stop in days.get(first, [])), default=None)
+        if ends_today is None or local >= ends_today:
+            worked = None  # outside working hours: 5 full working days
+        later = sorted(day for day in days if day > first)
+        if len(later) < TRIAGE_BUSINESS_DAYS:
+            return received + timedelta(days=7)
+        target = sorted(days[later[TRIAGE_BUSINESS_DAYS - 1]])
+        deadline = target[-1][1]
+        if worked is not None:
+            for start, stop in target:
+                if start + worked <= stop:
+                    deadline = start + worked
+                    break
+                worked -= stop - start
+        return deadline.astimezone(pytz.utc).replace(tzinfo=None)
 
     @api.depends("ack_breached", "triage_breached")
     def _compute_sla_breached(self):
@@ -138,10 +166,17 @@ class SecurityReport(models.Model):
         for report in self:
             if report.duplicate_of_id and report.duplicate_of_id._origin == report._origin:
                 raise ValidationError(self.env._("A report cannot be a duplicate of itself."))
-            if report.duplicate_of_id and report.duplicate_of_id.duplicate_of_id == report:
-                raise ValidationError(self.env._(
-                    "%(a)s and %(b)s cannot be duplicates of each other: keep one as the original.",
-                    a=report.name, b=report.duplicate_of_id.name))
+            # Follow the chain: a report cannot end up a duplicate of itself
+            # through others (A -> B -> C -> A).
+            seen, original = report, report.duplicate_of_id
+            while original:
+                if original in seen:
+                    raise ValidationError(self.env._(
+                        "%(a)s and %(b)s cannot be duplicates of each other, directly or "
+                        "through other reports: keep one as the original.",
+                        a=report.name, b=report.duplicate_of_id.name))
+                seen |= original
+                original = original.duplicate_of_id
 
     @api.constrains("title", "description")
     def _check_sizes(self):
@@ -183,7 +218,17 @@ class SecurityReport(models.Model):
             raise AccessError(self.env._(
                 "%(fields)s of a report change through its workflow buttons only.",
                 fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
-        return super().write(vals)
+        if "advisory_ids" not in vals or self.env.su:
+            return super().write(vals)
+        before = self.advisory_ids
+        result = super().write(vals)
+        # Linking a report to a released advisory shows it to the reporter and
+        # credits them: an Admin's call, as on the advisory's side.
+        changed = (before - self.advisory_ids) | (self.advisory_ids - before)
+        if changed.filtered(lambda a: a.state not in ("draft", "review")):
+            check_team_role(self.env, "admin", self.env._(
+                "link reports to an approved advisory"))
+        return result
 
     def _write_workflow(self, vals):
         """Write workflow fields after the action checked the role and state."""
@@ -221,8 +266,21 @@ class SecurityReport(models.Model):
         }
         values.update(custom_values or {})
         report = super().message_new(msg_dict, custom_values=values)
+        report._keep_original(msg_dict.get("subject") or "", msg_dict.get("body") or "")
         report._send_receipt()
         return report
+
+    def _keep_original(self, title, description):
+        """Loses nothing: when markup was removed (a PoC payload is markup) or
+        the text was cut, the original goes with the report as a plain-text
+        file, which only the team reads and which is never rendered."""
+        self.ensure_one()
+        # sudo: the sender is the public user or the mail gateway; the file
+        # belongs to the report just created
+        return self.env["ir.attachment"].sudo().create({
+            "name": "original-report.txt", "mimetype": "text/plain",
+            "raw": f"{title}\n\n{description}".encode(),
+            "res_model": self._name, "res_id": self.id})
 
     # ------------------------------------------------------------------- actions
     def action_acknowledge(self):
@@ -328,17 +386,19 @@ class SecurityReport(models.Model):
                               outcome=dict(OUTCOMES)[self.triage_outcome])
         self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment")
 
-    def _send_receipt(self):
+    def _send_receipt(self, email=None):
         """The automatic acknowledgement with the reference (not the SLA
-        acknowledgement, which is a person's)."""
+        acknowledgement, which is a person's). `email`: the address of an
+        anonymous reporter, used for this mail only and not kept on the report."""
         template = self.env.ref("security_disclosure.mail_template_report_receipt",
                                 raise_if_not_found=False)
-        for report in self.filtered("reporter_email"):
-            if template:
+        for report in self:
+            email_to = email or report.reporter_email
+            if template and email_to:
                 # sudo: the sender is the public user or the mail gateway; the
                 # recipient is the reporter's own address on this report only
                 template.sudo().send_mail(report.id, email_values={
-                    "email_to": report.reporter_email, "recipient_ids": []})
+                    "email_to": email_to, "recipient_ids": []})
 
     def _update_sla_flags(self, now=None):
         now = now or fields.Datetime.now()
@@ -392,6 +452,18 @@ class SecurityReport(models.Model):
                 self.env["audit.event"].log(
                     "resource_change", action, model=self._name, res_id=report.id,
                     res_name=report.name, details=details or {})
+
+    @api.model
+    def _get_thread_with_access(self, thread_id, mode="read", **kwargs):
+        """Chatter routes (/mail/thread/data, /mail/thread/messages...) reach a
+        report through the record rules only: portal's token or signed hash
+        would return it with sudo, and its activities, attachments, followers
+        and scheduled messages with it. The reporter's token opens the report's
+        portal page, which shows the public replies."""
+        thread = self.browse(thread_id)
+        if thread.exists() and thread.sudo(False).has_access(mode):
+            return thread
+        return self.browse()
 
     def _portal_comment(self, body, partner):
         """A comment of the reporter from the portal (plain text, escaped)."""

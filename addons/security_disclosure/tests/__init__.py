@@ -3,3 +3,4 @@ from . import test_sla
 from . import test_intake
 from . import test_leak
 from . import test_tour
+from . import test_review

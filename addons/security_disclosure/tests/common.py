@@ -33,14 +33,14 @@ def disclosure_users(cls):
         "advisory_contract_end": fields.Date.today() + timedelta(days=365)})
     cls.recipient = new_test_user(env, "recipient.portal", "base.group_portal",
                                   password="recipient-pass", email="ops@subscriber.example")
-    cls.recipient.partner_id.parent_id = cls.customer
+    cls.recipient.partner_id.write({"parent_id": cls.customer.id, "advisory_recipient": True})
     cls.expired = env["res.partner"].create({
         "name": "Former Customer", "is_company": True, "email": "it@former.example",
         "advisory_subscriber": True,
         "advisory_contract_end": fields.Date.today() - timedelta(days=1)})
     cls.stranger = new_test_user(env, "stranger.portal", "base.group_portal",
                                  password="stranger-pass", email="ops@former.example")
-    cls.stranger.partner_id.parent_id = cls.expired
+    cls.stranger.partner_id.write({"parent_id": cls.expired.id, "advisory_recipient": True})
     cls.reporter = new_test_user(env, "reporter.portal", "base.group_portal",
                                  password="reporter-pass", email="alice@researcher.example",
                                  name="Alice Finder")
@@ -62,3 +62,11 @@ def make_advisory(env, reports, **vals):
         "cvss31_vector": CVSS31, "cvss40_vector": CVSS40,
         "summary": f"Summary {SECRET}", "impact": "Session theft", "workaround": "None",
         "solution": "Update", "report_ids": [(6, 0, reports.ids)]}, **vals))
+
+
+def broadcast(advisory, user):
+    """What the Admin clicks: Broadcast privately, then confirm the list."""
+    action = advisory.with_user(user).action_broadcast()
+    wizard = advisory.env[action["res_model"]].with_user(user).browse(action["res_id"])
+    wizard.action_confirm()
+    return wizard

@@ -38,6 +38,21 @@ class TestReportSla(TransactionCase):
         report = self._report(datetime(2026, 11, 21, 15, 0))
         self.assertEqual(report.triage_deadline, datetime(2026, 11, 27, 17, 0))
 
+    def test_deadline_on_an_uneven_calendar(self):
+        # Mon-Fri 8-12 and 13-17, Saturday 8-12: an average of 7.33 hours a
+        # day would end the triage on Friday afternoon; 5 working days after
+        # Monday 10:00 is Saturday 10:00.
+        calendar = self.calendar.copy({"name": "Six days", "hours_per_day": 44 / 6})
+        calendar.attendance_ids = [(0, 0, {"name": "Sat", "dayofweek": "5", "hour_from": 8,
+                                           "hour_to": 12, "day_period": "morning"})]
+        self.env.company.resource_calendar_id = calendar
+        report = self._report(datetime(2026, 11, 23, 10, 0))
+        self.assertEqual(report.triage_deadline, datetime(2026, 11, 28, 10, 0))
+        # Received Friday 15:00 (6 h into the day): Saturday has 4 h, so the
+        # 5th working day after it, Thursday, at the same point: 15:00.
+        report = self._report(datetime(2026, 11, 27, 15, 0))
+        self.assertEqual(report.triage_deadline, datetime(2026, 12, 3, 15, 0))
+
     def test_deadline_skips_public_holiday(self):
         self.env["resource.calendar.leaves"].create({
             "name": "Public holiday", "calendar_id": self.calendar.id, "resource_id": False,
