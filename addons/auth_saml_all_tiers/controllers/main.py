@@ -43,9 +43,6 @@ class SamlController(http.Controller):
             raise NotFound()
         return provider
 
-    def _url(self, provider, path):
-        return f"{provider.sp_acs_url.rsplit('/auth_saml/', 1)[0]}{path}"
-
     @http.route("/auth_saml/login/<int:provider_id>", type="http", auth="public",
                 methods=["GET"], sitemap=False)
     def saml_login(self, provider_id, redirect=None, **kw):
@@ -82,7 +79,7 @@ class SamlController(http.Controller):
                                                         redirect=_local_path(RelayState)))
 
     def _acs(self, provider, saml_response, relay_state):
-        in_response_to, _issuer = saml.peek_response(saml_response)
+        in_response_to = saml.peek_response(saml_response)
         pending = dict(request.session.get(SESSION_REQUESTS) or {})
         if in_response_to:
             entry = pending.get(in_response_to)
@@ -252,13 +249,16 @@ class Home(TotpHome):
         secret = enrolment["secret"]
         error = None
         if request.httprequest.method == "POST":
-            Throttle = request.env["auth.throttle"].sudo()  # sudo: counters belong to no user
-            keys = [("totp", str(user.id))]
             code = re.sub(r"\s", "", kw.get("totp_token") or "")
-            if Throttle._retry_after(keys):
-                error = request.env._("Too many wrong codes. Try again later.")
-            elif code.isdigit() and user.with_user(user)._totp_try_setting(secret, int(code)):
-                Throttle._record_success(str(user.id), kind="totp")
+            try:
+                with user._totp_throttle():
+                    if not (code.isdigit()
+                            and user.with_user(user)._totp_try_setting(secret, int(code))):
+                        raise AccessDenied(request.env._(
+                            "Verification failed, please double-check the code."))
+            except AccessDenied as refused:
+                error = str(refused)
+            else:
                 user._totp_remember_code(code)
                 request.session.pop("totp_enroll", None)
                 codes = user._recovery_codes_generate()
@@ -269,9 +269,6 @@ class Home(TotpHome):
                 return request.render("auth_saml_all_tiers.totp_recovery_codes", {
                     "codes": codes,
                     "redirect": self._login_redirect(request.session.uid, redirect=redirect)})
-            else:
-                Throttle._record_failure(keys)
-                error = request.env._("Verification failed, please double-check the code.")
         issuer = request.env.company.name or request.db
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.login, issuer_name=issuer)
         image = io.BytesIO()

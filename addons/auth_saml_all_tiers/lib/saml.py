@@ -158,19 +158,16 @@ def request_data(url, method="GET", get=None, post=None):
 
 def peek_response(saml_response):
     """Size cap, base64 and a DTD-free parse of a SAMLResponse before python3-saml
-    validates it. Returns (InResponseTo or None, Issuer or None)."""
+    validates it. Returns its InResponseTo (None for an unsolicited response)."""
     if not saml_response:
         raise SamlError("missing_response", "The identity provider sent no SAML response.")
     if len(saml_response) > MAX_RESPONSE_BYTES:
         raise SamlError("oversized", "The SAML response is too large.")
     try:
-        xml = base64.b64decode(saml_response, validate=False)
-        root = OneLogin_Saml2_XML.to_etree(xml)
+        root = OneLogin_Saml2_XML.to_etree(base64.b64decode(saml_response, validate=False))
     except Exception as error:  # DOCTYPE, entities, not XML, not base64
         raise SamlError("malformed", "The SAML response could not be read.") from error
-    issuer = root.find("{urn:oasis:names:tc:SAML:2.0:assertion}Issuer")
-    return root.get("InResponseTo"), (issuer.text.strip() if issuer is not None and issuer.text
-                                      else None)
+    return root.get("InResponseTo")
 
 
 NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol",

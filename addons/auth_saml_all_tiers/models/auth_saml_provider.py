@@ -95,6 +95,7 @@ class AuthSamlProvider(models.Model):
 
     @api.depends_context("uid")
     def _compute_sp_urls(self):
+        # sudo: the public base URL, a system parameter
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
         for provider in self:
             pid = provider._origin.id or provider.id
@@ -162,6 +163,7 @@ class AuthSamlProvider(models.Model):
         owners = self.env["res.groups"]._security_owner_ids()
         if self.env.uid in owners:
             return
+        # sudo: whether the Owner uses these providers, whoever asks
         linked = self.env["res.users"].sudo().with_context(active_test=False).search_count(
             [("id", "in", list(owners)), ("saml_provider_id", "in", self.ids)])
         if linked:
@@ -287,6 +289,7 @@ class AuthSamlProvider(models.Model):
         domain = (login or "").rpartition("@")[2].strip().lower()
         if not domain:
             return self.browse()
+        # sudo: called from the public login page; returns a provider id only
         for provider in self.sudo().search([("email_domains", "!=", False)]):
             if domain in {d.strip().lower() for d in provider.email_domains.split(",")}:
                 return provider

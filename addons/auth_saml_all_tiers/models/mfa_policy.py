@@ -88,13 +88,14 @@ class ResUsersMfaPolicy(models.Model):
                 raise AccessError(self.env._(
                     "Only the Owner can turn off the Owner's two-factor authentication."))
         res = super().action_totp_disable()
-        # the codes of an authenticator that is gone go with it
+        # the codes of an authenticator that is gone go with it (sudo: hashes
+        # are read and written by no one)
         self.env["auth.recovery.code"].sudo().search([("user_id", "in", self.ids)]).unlink()
         return res
 
     def _totp_try_setting(self, secret, code):
         done = super()._totp_try_setting(secret, code)
-        if done:  # a new authenticator: codes of an earlier one stop working
+        if done:  # a new authenticator: codes of an earlier one stop working (sudo: as above)
             self.env["auth.recovery.code"].sudo().search([("user_id", "=", self.id)]).unlink()
         return done
 
@@ -117,20 +118,14 @@ class ResUsersMfaPolicy(models.Model):
     def _recovery_code_check(self, code):
         """Log in with a recovery code instead of a TOTP code: accepted once,
         throttled with the TOTP codes. Raises AccessDenied."""
-        self.ensure_one()
-        Throttle = self.env["auth.throttle"].sudo()  # sudo: counters belong to no user
-        keys = [("totp", str(self.id))]
-        if Throttle._retry_after(keys):
-            raise AccessDenied(self.env._("Too many wrong codes. Try again later."))
-        self.env.cr.execute(SQL(
-            "UPDATE auth_recovery_code SET used_at = (now() at time zone 'utc')"
-            " WHERE user_id = %s AND code_hash = %s AND used_at IS NULL RETURNING id",
-            self.id, hash_code(code)))
-        if not self.env.cr.fetchone():
-            Throttle._record_failure(keys)
-            self._mfa_audit("totp.recovery_code", "failure")
-            raise AccessDenied(self.env._("This recovery code is not valid."))
-        Throttle._record_success(str(self.id), kind="totp")
+        with self._totp_throttle():
+            self.env.cr.execute(SQL(
+                "UPDATE auth_recovery_code SET used_at = (now() at time zone 'utc')"
+                " WHERE user_id = %s AND code_hash = %s AND used_at IS NULL RETURNING id",
+                self.id, hash_code(code)))
+            if not self.env.cr.fetchone():
+                self._mfa_audit("totp.recovery_code", "failure")
+                raise AccessDenied(self.env._("This recovery code is not valid."))
         self._mfa_audit("totp.recovery_code", "success")
 
     def _mfa_audit(self, action, outcome):

@@ -138,6 +138,7 @@ class ResUsersSaml(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             raise AccessDenied()
+        # sudo: the provider of a ticket just consumed, read during the login
         provider = self.env["auth.saml.provider"].sudo().browse(row[0])
         # the Owner always gives Odoo's own second factor
         trusted = provider.trusted_mfa and self.env.uid not in \

@@ -1,3 +1,4 @@
+import contextlib
 import math
 import time
 
@@ -27,10 +28,12 @@ class ResUsers(models.Model):
     totp_last_counter = fields.Integer(groups=fields.NO_ACCESS, copy=False,
                                        help="Time step of the last accepted code.")
 
-    def _totp_check(self, code):
-        """Core's check, plus: wrong codes are throttled per account (in the
-        database), and a code is accepted once: a step at or before the last
-        accepted one is refused, atomically across workers."""
+    @contextlib.contextmanager
+    def _totp_throttle(self):
+        """Second-factor attempts of this account (TOTP codes, recovery codes,
+        enrolment): refused while throttled, a refusal (AccessDenied) inside
+        counts as a failure, the rest as a success. Counted in the database, so
+        every worker sees the same counts."""
         self.ensure_one()
         Throttle = self.env["auth.throttle"].sudo()  # sudo: counters belong to no user
         keys = [("totp", str(self.id))]
@@ -39,22 +42,28 @@ class ResUsers(models.Model):
             raise AccessDenied(self.env._(
                 "Too many wrong codes. Try again in %s seconds.", math.ceil(wait)))
         try:
-            super()._totp_check(code)
+            yield
         except AccessDenied:
             Throttle._record_failure(keys)  # the login form catches the refusal: it commits
             raise
-        secret = self.sudo().totp_secret  # sudo: the secret is readable by nobody
-        counter = matched_counter(secret, code)
-        self.env.cr.execute(SQL(
-            "UPDATE res_users SET totp_last_counter = %s WHERE id = %s"
-            " AND (totp_last_counter IS NULL OR totp_last_counter < %s)",
-            counter, self.id, counter))
-        if counter is None or not self.env.cr.rowcount:
-            Throttle._record_failure(keys)
-            raise AccessDenied(self.env._(
-                "This code was already used. Wait for the next one in your app."))
-        self.invalidate_recordset(["totp_last_counter"])
         Throttle._record_success(str(self.id), kind="totp")
+
+    def _totp_check(self, code):
+        """Core's check, plus: wrong codes are throttled per account (in the
+        database), and a code is accepted once: a step at or before the last
+        accepted one is refused, atomically across workers."""
+        with self._totp_throttle():
+            super()._totp_check(code)
+            secret = self.sudo().totp_secret  # sudo: the secret is readable by nobody
+            counter = matched_counter(secret, code)
+            self.env.cr.execute(SQL(
+                "UPDATE res_users SET totp_last_counter = %s WHERE id = %s"
+                " AND (totp_last_counter IS NULL OR totp_last_counter < %s)",
+                counter, self.id, counter))
+            if counter is None or not self.env.cr.rowcount:
+                raise AccessDenied(self.env._(
+                    "This code was already used. Wait for the next one in your app."))
+            self.invalidate_recordset(["totp_last_counter"])
 
     def _totp_remember_code(self, code):
         """After enrolment: the code just used to confirm the authenticator

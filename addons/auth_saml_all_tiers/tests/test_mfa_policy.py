@@ -5,14 +5,15 @@ import xmlrpc.client
 import pyotp
 
 from odoo.exceptions import AccessDenied
-from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import JsonRpcException
+from odoo.tests import new_test_user, tagged
+
+from .common import LoginCase
 
 CODE_RE = re.compile(r'class="o_recovery_code">([A-Z2-7-]+)<')
 
 
 @tagged("post_install", "-at_install")
-class TestMfaPolicy(HttpCase):
+class TestMfaPolicy(LoginCase):
 
     @classmethod
     def setUpClass(cls):
@@ -21,17 +22,6 @@ class TestMfaPolicy(HttpCase):
                                   password="mfa-admin-password")
         cls.editor = new_test_user(cls.env, "mfa.editor", "security_roles.group_role_editor",
                                    password="mfa-editor-password")
-
-    def session_uid(self):
-        try:
-            return self.make_jsonrpc_request("/web/session/get_session_info").get("uid")
-        except JsonRpcException as error:
-            if "SessionExpired" in str(error):
-                return None
-            raise
-
-    def csrf(self, page):
-        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
     def form_login(self, login, password):
         page = self.url_open("/web/login").text

@@ -6,17 +6,17 @@ import urllib.parse
 
 from lxml import etree
 from odoo.exceptions import AccessDenied, AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import JsonRpcException
+from odoo.tests import new_test_user, tagged
 
 from ..lib import saml
+from .common import LoginCase
 from .saml_idp import NS, TestIdP, make_keypair
 
 FORM_FIELD_RE = re.compile(r'name="(\w+)" value="([^"]*)"')
 
 
 @tagged("post_install", "-at_install")
-class SamlCase(HttpCase):
+class SamlCase(LoginCase):
     """A provider of this database facing a real pysaml2 IdP on 127.0.0.1."""
 
     def setUp(self):
@@ -41,15 +41,6 @@ class SamlCase(HttpCase):
             "login": ["alice@sso.example.com"], "display_name": ["Alice"]}}
 
     # -- helpers ----------------------------------------------------------
-    def session_uid(self):
-        """The user logged in on this test browser's session, or None."""
-        try:
-            return self.make_jsonrpc_request("/web/session/get_session_info").get("uid")
-        except JsonRpcException as error:
-            if "SessionExpired" in str(error):
-                return None
-            raise
-
     def start_login(self):
         """SP-initiated: our redirect to the IdP. Returns the IdP URL."""
         response = self.url_open(f"/auth_saml/login/{self.provider.id}?redirect=/odoo/contacts",
@@ -320,15 +311,11 @@ class TestSamlLogin(SamlCase):
         self.provider.sso_only = True
         response = self.url_open("/web/login", data={
             "login": self.alice.login, "password": "alice-local-password",
-            "csrf_token": self.csrf_token()})
+            "csrf_token": self.csrf()})
         self.assertIn("This account signs in with Test IdP", response.text)
         self.assertFalse(self.session_uid())
         self.assertEqual(self.sp_login().status_code, 303)
         self.assertEqual(self.session_uid(), self.alice.id)
-
-    def csrf_token(self):
-        page = self.url_open("/web/login").text
-        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
     def test_login_page_buttons_and_domain_discovery(self):
         page = self.url_open("/web/login").text
@@ -336,12 +323,12 @@ class TestSamlLogin(SamlCase):
         self.assertIn("Log in with Test IdP", page)
         response = self.url_open("/web/login", data={
             "login": "someone@SSO.example.com", "saml_discover": "1",
-            "csrf_token": self.csrf_token()}, allow_redirects=False)
+            "csrf_token": self.csrf()}, allow_redirects=False)
         self.assertEqual(response.status_code, 303)
         self.assertIn(f"/auth_saml/login/{self.provider.id}", response.headers["Location"])
         response = self.url_open("/web/login", data={
             "login": "someone@elsewhere.example.org", "saml_discover": "1",
-            "csrf_token": self.csrf_token()})
+            "csrf_token": self.csrf()})
         self.assertIn("No single sign-on is set up for this e-mail domain", response.text)
         # discovery is not a password attempt
         self.assertFalse(self.env["auth.throttle"].sudo().search(
