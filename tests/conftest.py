@@ -73,6 +73,17 @@ def _clear_login_throttle():
     conn.close()
 
 
+@pytest.fixture
+def demo_db():
+    """An autocommit connection to the demo database, as the live tests' observer."""
+    import psycopg2
+    conn = psycopg2.connect(host="127.0.0.1", port=_env("SUITE_PG_PORT"), user="odoo",
+                            password=_env("SUITE_PG_PASSWORD"), dbname=_env("SUITE_DEMO_DB"))
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
 @pytest.fixture(scope="session")
 def demo_server():
     _clear_login_throttle()

@@ -8,8 +8,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import psycopg2
-import pytest
 from conftest import OdooServer, load_plain
 
 from liveserver import LiveOdoo
@@ -30,16 +28,6 @@ def post_form(url, fields):
             return resp.status, resp.headers.get("Set-Cookie")
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Set-Cookie")
-
-
-@pytest.fixture
-def demo_db():
-    conn = psycopg2.connect(host="127.0.0.1", port=os.environ["SUITE_PG_PORT"], user="odoo",
-                            password=os.environ["SUITE_PG_PASSWORD"],
-                            dbname=os.environ["SUITE_DEMO_DB"])
-    conn.autocommit = True
-    yield conn
-    conn.close()
 
 
 def test_replay_cache_holds_across_two_workers(demo_db, demo_logins, tmp_path):

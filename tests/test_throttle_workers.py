@@ -5,22 +5,10 @@ import concurrent.futures
 import os
 import re
 
-import psycopg2
-import pytest
 
 from liveserver import LiveOdoo
 
 ATTEMPTS = 12
-
-
-@pytest.fixture
-def demo_db():
-    conn = psycopg2.connect(host="127.0.0.1", port=os.environ["SUITE_PG_PORT"], user="odoo",
-                            password=os.environ["SUITE_PG_PASSWORD"],
-                            dbname=os.environ["SUITE_DEMO_DB"])
-    conn.autocommit = True
-    yield conn
-    conn.close()
 
 
 def set_params(cr, params):
