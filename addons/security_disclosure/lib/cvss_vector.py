@@ -20,17 +20,23 @@ def _severity(score):
     return "critical"
 
 
-def score_v31(vector):
-    """Return (clean vector, base score, severity) of a CVSS 3.1 vector."""
+def _score(vector, version, parser):
+    """(clean vector, base score, severity) of a CVSS `version` vector."""
     vector = (vector or "").strip()
-    if not vector.startswith("CVSS:3.1/"):
-        raise InvalidVector(f"A CVSS 3.1 vector starts with 'CVSS:3.1/', got {vector[:40]!r}.")
+    prefix = f"CVSS:{version}/"
+    if not vector.startswith(prefix):
+        raise InvalidVector(f"A CVSS {version} vector starts with '{prefix}', got {vector[:40]!r}.")
     try:
-        parsed = CVSS3(vector)
+        parsed = parser(vector)
     except CVSSError as exc:
-        raise InvalidVector(f"Invalid CVSS 3.1 vector {vector!r}: {exc}") from None
+        raise InvalidVector(f"Invalid CVSS {version} vector {vector!r}: {exc}") from None
     score = float(parsed.base_score)
     return parsed.clean_vector(), score, _severity(score)
+
+
+def score_v31(vector):
+    """Return (clean vector, base score, severity) of a CVSS 3.1 vector."""
+    return _score(vector, "3.1", CVSS3)
 
 
 def cvss_v31_json(vector):
@@ -43,12 +49,4 @@ def cvss_v31_json(vector):
 
 def score_v40(vector):
     """Return (clean vector, base score, severity) of a CVSS 4.0 vector."""
-    vector = (vector or "").strip()
-    if not vector.startswith("CVSS:4.0/"):
-        raise InvalidVector(f"A CVSS 4.0 vector starts with 'CVSS:4.0/', got {vector[:40]!r}.")
-    try:
-        parsed = CVSS4(vector)
-    except CVSSError as exc:
-        raise InvalidVector(f"Invalid CVSS 4.0 vector {vector!r}: {exc}") from None
-    score = float(parsed.base_score)
-    return parsed.clean_vector(), score, _severity(score)
+    return _score(vector, "4.0", CVSS4)
