@@ -489,36 +489,41 @@ def _connect(pg_env, dbname="postgres"):
     return conn
 
 
-def database_exists(pg_env, name):
+def _server_sql(pg_env, query, *names, params=None):
+    """Run one statement on the server's `postgres` database, `{}` in `query`
+    being the quoted database names; returns the first row, if any."""
+    from psycopg2 import sql  # noqa: PLC0415
     conn = _connect(pg_env)
     try:
         with conn.cursor() as cr:
-            cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            return bool(cr.fetchone())
+            cr.execute(sql.SQL(query).format(*map(sql.Identifier, names)), params)
+            return cr.fetchone() if cr.description else None
     finally:
         conn.close()
+
+
+def database_exists(pg_env, name):
+    return bool(_server_sql(pg_env, "SELECT 1 FROM pg_database WHERE datname = %s",
+                            params=(name,)))
 
 
 def _create_database(pg_env, name):
-    from psycopg2 import sql  # noqa: PLC0415
-    conn = _connect(pg_env)
-    try:
-        with conn.cursor() as cr:
-            cr.execute(sql.SQL("CREATE DATABASE {} ENCODING 'unicode' LC_COLLATE 'C' "
-                               "TEMPLATE template0").format(sql.Identifier(name)))
-    finally:
-        conn.close()
+    _server_sql(pg_env, "CREATE DATABASE {} ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE template0",
+                name)
 
 
-def _drop_database(pg_env, name):
-    from psycopg2 import sql  # noqa: PLC0415
-    conn = _connect(pg_env)
-    try:
-        with conn.cursor() as cr:
-            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
-    finally:
-        conn.close()
+def _drop_database(pg_env, name, attempts=5):
+    import psycopg2.errors  # noqa: PLC0415
+    for attempt in range(attempts):
+        try:
+            return _server_sql(pg_env, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+        except psycopg2.errors.InsufficientPrivilege:
+            # FORCE cannot end a superuser's backend, such as an autovacuum
+            # worker that has just started on the new database: it ends soon
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return None
 
 
 def _restore_database(client, bucket, manifest, obj, key, target, pg_env, pg_restore):
@@ -578,14 +583,7 @@ STAGING_MARK = "__restoring_"
 
 
 def _rename_database(pg_env, old, new):
-    from psycopg2 import sql  # noqa: PLC0415
-    conn = _connect(pg_env)
-    try:
-        with conn.cursor() as cr:
-            cr.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                sql.Identifier(old), sql.Identifier(new)))
-    finally:
-        conn.close()
+    _server_sql(pg_env, "ALTER DATABASE {} RENAME TO {}", old, new)
 
 
 def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
