@@ -1,5 +1,6 @@
 import json
 import logging
+import re
 import threading
 from datetime import datetime, timedelta
 
@@ -28,6 +29,14 @@ BUFFER_KEY = "audit_trail.events"
 INSERT_COLUMNS = ("event_time", "category", "action", "outcome", "uid", "login", "ip",
                   "user_agent", "model", "res_id", "res_name", "changes", "details",
                   "request_path")
+# statements the pending events may be sent ahead of in one round trip (not
+# DDL, which may refuse to run in a multi-statement string)
+CARRIERS = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "SAVEPOINT",
+                      "RELEASE", "ROLLBACK"))
+STATEMENT_KEYWORD = {str: re.compile(r"\s*([A-Za-z]+)").match,
+                     bytes: re.compile(rb"\s*([A-Za-z]+)").match}
+INSERT_VALUES = "INSERT INTO audit_event (%s) VALUES " % ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
+INSERT_ROW = "(%s)" % ", ".join(["%s"] * len(INSERT_COLUMNS))
 PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
 SEAL_BATCH = 5000
 SMALL_BATCH = 20
@@ -43,6 +52,16 @@ def canonical_digest(alias, sequence):
         " %(e)s.action, %(e)s.outcome, %(e)s.uid, %(e)s.login, %(e)s.ip, %(e)s.user_agent,"
         " %(e)s.model, %(e)s.res_id, %(e)s.res_name, %(e)s.changes, %(e)s.details,"
         " %(e)s.request_path)::text, 'UTF8')), 'hex')", seq=sequence, e=e)
+
+
+def _keyword(query):
+    """The first word of a statement, upper case (None if not plain text)."""
+    match = STATEMENT_KEYWORD.get(type(query))
+    word = match and match(query)
+    if not word:
+        return None
+    word = word[1].upper()
+    return word.decode() if isinstance(word, bytes) else word
 
 
 def _json_default(value):
@@ -134,8 +153,8 @@ class AuditEvent(models.Model):
             res_name=None, changes=None, details=None, user=None, login=None, immediate=None):
         """Record an audit event.
 
-        Successful events join the transaction (one INSERT for all of them at
-        commit); failures and denials are written at once on their own cursor,
+        Successful events join the transaction, sent with its next statement
+        (see _buffer); failures and denials are written at once on their own cursor,
         so the rollback of the failing transaction keeps them. `changes` and
         `details` must already be free of secrets (see lib.scrub).
         """
@@ -170,17 +189,52 @@ class AuditEvent(models.Model):
 
     @api.model
     def _buffer(self, rows):
+        """Record rows as if inserted at once, without a round trip of their
+        own: they go with the cursor's next statement (`INSERT ...; <statement>`,
+        usually the UPDATE that flushes the audited write), or at commit if
+        none comes. Like an immediate INSERT, they are undone by the rollback
+        of a savepoint taken before them and kept by one taken after."""
         cr = self.env.cr
         pending = cr.precommit.data.get(BUFFER_KEY)
         if pending is None:
             pending = cr.precommit.data[BUFFER_KEY] = []
             cr.precommit.add(self._flush_buffer)
         pending.extend(rows)
+        if "execute" not in cr.__dict__ and not cr.readonly:
+            cr.execute = self._execute_with_events(cr)
+
+    @api.model
+    def _execute_with_events(self, cr):
+        """cr.execute, which sends the pending events ahead of the next
+        statement that may carry them, then gives the cursor its own back."""
+        execute = cr.execute  # the cursor class's method, bound
+
+        def execute_with_events(query, params=None, log_exceptions=True):
+            pending = cr.precommit.data.get(BUFFER_KEY)
+            if isinstance(query, SQL):
+                query, params = query.code, query.params
+            if pending and _keyword(query) not in CARRIERS:
+                return execute(query, params, log_exceptions)  # DDL &c.: the next one
+            del cr.execute
+            if not pending:
+                return execute(query, params, log_exceptions)
+            rows = pending[:]
+            pending.clear()
+            insert = cr.mogrify(self._insert_sql(rows))  # bytes, values inlined
+            if params:  # the statement's own placeholders come after ours
+                insert = insert.replace(b"%", b"%%")
+            if isinstance(query, str):
+                query = query.encode()
+            return execute(insert + b";\n" + query, params or None, log_exceptions)
+
+        return execute_with_events
 
     def _flush_buffer(self):
-        rows = self.env.cr.precommit.data.pop(BUFFER_KEY, None)
+        cr = self.env.cr
+        rows = cr.precommit.data.pop(BUFFER_KEY, None)
+        cr.__dict__.pop("execute", None)
         if rows:
-            self._insert(self.env.cr, rows)
+            self._insert(cr, rows)
 
     @api.model
     def _insert_now(self, rows):
@@ -196,21 +250,22 @@ class AuditEvent(models.Model):
 
     @api.model
     def _insert(self, cr, rows):
+        cr.execute(self._insert_sql(rows))
+
+    @api.model
+    def _insert_sql(self, rows):
         """One statement for all the rows: a few as plain VALUES (cheap to
         plan), many as one JSON parameter (cheap to build). A missing login
         snapshot is filled in by the sealer, off the writer's path."""
-        columns = SQL(", ").join(map(SQL.identifier, INSERT_COLUMNS))
         if len(rows) <= SMALL_BATCH:
-            values = SQL(", ").join(
-                SQL("(%s)", SQL(", ").join(SQL("%s", row.get(col)) for col in INSERT_COLUMNS))
-                for row in rows)
-            cr.execute(SQL("INSERT INTO audit_event (%s) VALUES %s", columns, values))
-        else:
-            cr.execute(SQL(
-                "INSERT INTO audit_event (%s) SELECT %s"
-                "  FROM json_populate_recordset(NULL::audit_event, %s) r",
-                columns, SQL(", ").join(SQL("r.%s", SQL.identifier(c)) for c in INSERT_COLUMNS),
-                json.dumps(rows, default=_json_default)))
+            return SQL(INSERT_VALUES + ", ".join([INSERT_ROW] * len(rows)),
+                       *[row.get(col) for row in rows for col in INSERT_COLUMNS])
+        columns = SQL(", ").join(map(SQL.identifier, INSERT_COLUMNS))
+        return SQL(
+            "INSERT INTO audit_event (%s) SELECT %s"
+            "  FROM json_populate_recordset(NULL::audit_event, %s) r",
+            columns, SQL(", ").join(SQL("r.%s", SQL.identifier(c)) for c in INSERT_COLUMNS),
+            json.dumps(rows, default=_json_default))
 
     # ------------------------------------------------------------------
     # Sealing: sequence numbers and hashes, in the background

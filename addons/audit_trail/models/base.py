@@ -26,8 +26,8 @@ def _plain(value, field):
 
 class Base(models.AbstractModel):
     """create/write/unlink of the audited models (Security > Audit > Audited
-    Models) become resource_change events, buffered and inserted in one
-    statement when the transaction commits."""
+    Models) become resource_change events, sent with the transaction's next
+    statement (see audit.event._buffer)."""
     _inherit = "base"
 
     def _audit_flags(self):
@@ -43,20 +43,23 @@ class Base(models.AbstractModel):
 
     def _audit_snapshot(self, fields_):
         """{id: {field: value}} read from the cache (one query for what is missing)."""
+        cache, size = self.env.cache, len(self)
+        missing = [field.name for field in fields_ if field.store and field.type != "binary"
+                   and not is_secret_name(field.name)
+                   and len(cache.get_until_miss(self, field)) != size]
+        if missing:
+            # sudo: the values only go to the audit trail and write() checks the
+            # access; fetch's record-rule check would cost more than its query
+            self.sudo().fetch(missing)
         snapshot = {rid: {} for rid in self._ids}
-        readable = [f.name for f in fields_ if f.store and f.type != "binary"
-                    and not is_secret_name(f.name)]
-        if readable:
-            self.fetch(readable)
-        cache = self.env.cache
         for field in fields_:
             if is_secret_name(field.name):
-                values = [FILTERED] * len(self)
+                values = [FILTERED] * size
             elif field.type == "binary":
-                values = ["<binary>"] * len(self)  # never the content
+                values = ["<binary>"] * size  # never the content
             else:
                 values = cache.get_until_miss(self, field) if field.store else []
-                if len(values) != len(self):
+                if len(values) != size:
                     values = [record[field.name] for record in self]
                 values = [_plain(value, field) for value in values]
             for rid, value in zip(self._ids, values, strict=True):

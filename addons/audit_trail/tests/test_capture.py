@@ -7,6 +7,7 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.audit_trail.models.audit_event import BUFFER_KEY
 from odoo.addons.security_roles.models import res_users_apikeys
 from odoo.addons.security_roles.tests.common import role_users
 
@@ -105,6 +106,65 @@ class TestCapture(AuditCase):
         self.assertEqual(json.loads(event.changes), {"comment": ["<p>old</p>", "<p>new</p>"],
                                                      "ref": [None, "R-1"]})
 
+    def test_a_write_event_rides_on_its_update(self):
+        """A write's event costs no statement of its own: it is sent with the
+        UPDATE that flushes the write, so a savepoint rolled back after that
+        flush takes both away (no event for a change that did not happen)."""
+        self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        partner = self.env["res.partner"].create({"name": "Rider", "comment": "old"})
+        cr = self.env.cr
+        cr.flush()
+        start = last_event_id(self.env)
+
+        def stored_events():
+            cr.execute("SELECT changes FROM audit_event WHERE id > %s ORDER BY id", [start])
+            return [json.loads(changes) for changes, in cr.fetchall()]
+
+        partner.write({"comment": "100% new"})  # '%' in the event and the UPDATE's parameters
+        self.assertEqual(len(cr.precommit.data[BUFFER_KEY]), 1, "not sent yet")
+        count = cr.sql_log_count
+        partner.flush_recordset()
+        self.assertEqual(cr.sql_log_count - count, 1, "the UPDATE carries the event")
+        self.assertEqual(stored_events(), [{"comment": ["<p>old</p>", "<p>100% new</p>"]}])
+        with contextlib.closing(cr.savepoint(flush=False)):  # closed = rolled back
+            partner.write({"comment": "undone"})
+            partner.flush_recordset()
+            self.assertEqual(len(stored_events()), 2)
+        self.env.invalidate_all(flush=False)
+        cr.flush()  # what commit does
+        self.assertEqual(partner.comment, "<p>100% new</p>")
+        self.assertEqual(len(stored_events()), 1)
+
+    def test_events_go_with_the_next_statement_that_may_carry_them(self):
+        cr, Event = self.env.cr, self.Event
+        row = {"event_time": "2026-01-01 00:00:00", "category": "security_event",
+               "outcome": "success", "details": '{"rate": "100%"}'}
+
+        def stored(action):
+            cr.execute("SELECT details FROM audit_event WHERE action = %s", [action])
+            return [details for details, in cr.fetchall()]
+
+        Event._buffer([dict(row, action="test.carried")])
+        cr.execute("CREATE TEMPORARY TABLE audit_test_ddl (x int)")  # DDL carries nothing
+        self.assertEqual(len(cr.precommit.data[BUFFER_KEY]), 1)
+        cr.execute("SELECT 41 + 1")  # no parameters: the event's '%' stays single
+        self.assertEqual(cr.fetchall(), [(42,)], "the statement's own result")
+        self.assertEqual(stored("test.carried"), ['{"rate": "100%"}'])
+        self.assertNotIn("execute", cr.__dict__, "the cursor has its own execute back")
+        # as an immediate INSERT: kept by a savepoint taken after the event,
+        # undone by the rollback of one taken before it
+        Event._buffer([dict(row, action="test.before")])
+        with contextlib.closing(cr.savepoint(flush=False)):
+            Event._buffer([dict(row, action="test.inside")])
+            cr.execute("SELECT 1")
+            self.assertEqual(stored("test.inside"), ['{"rate": "100%"}'])
+        self.assertEqual(stored("test.before"), ['{"rate": "100%"}'])
+        self.assertEqual(stored("test.inside"), [])
+        # no statement after the event: the commit's flush inserts it
+        Event._buffer([dict(row, action="test.last")])
+        cr.flush()
+        self.assertEqual(stored("test.last"), ['{"rate": "100%"}'])
+
     def test_secrets_never_reach_an_event(self):
         secret_values = ["correct-horse-battery", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "s3cr3t-v4lue"]
         self.viewer.sudo().write({"password": secret_values[0]})
@@ -140,18 +200,31 @@ class TestCapture(AuditCase):
         self.assertEqual(json.loads(rule.details)["by"], "record_rule")
         self.assertTrue(partner)
 
-    def test_events_are_buffered_until_commit(self):
-        before = self.env["audit.event"].search_count([])
-        self.env.cr.execute("SELECT count(*) FROM audit_event")
-        rows_before = self.env.cr.fetchone()[0]
-        for i in range(3):
-            self.env["ir.config_parameter"].set_param(f"audit.buffer.{i}", "x")
-        self.env.cr.execute("SELECT count(*) FROM audit_event")
-        self.assertEqual(self.env.cr.fetchone()[0], rows_before, "no INSERT per ORM call")
-        self.env.cr.flush()  # what commit does: one INSERT for the transaction's events
-        self.env.cr.execute("SELECT count(*) FROM audit_event")
-        self.assertEqual(self.env.cr.fetchone()[0], rows_before + 3)
-        self.assertEqual(self.env["audit.event"].search_count([]), before + 3)
+    def test_events_cost_no_statement_of_their_own(self):
+        """Capturing creations and changes adds no statement: the events go
+        ahead of statements the transaction sends anyway."""
+        cr, ICP = self.env.cr, self.env["ir.config_parameter"]
+        rule = self.env["audit.rule"].search([("model", "=", "ir.config_parameter")])
+        start = last_event_id(self.env)
+
+        def statements(audited, run):
+            rule.active = audited
+            self.env["audit.rule"]._rules_by_model()  # the cache is reloaded once
+            cr.flush()
+            count = cr.sql_log_count
+            for value in ("x", "y"):  # three creations, then three changes
+                for i in range(3):
+                    ICP.set_param(f"audit.cost.{run}.{i}", value)
+            cr.flush()  # what commit does
+            return cr.sql_log_count - count
+
+        statements(False, "warm-up")  # the caches the first creations fill
+        self.assertEqual(statements(True, "on"), statements(False, "off"))
+        events = self.events([("id", ">", start), ("model", "=", "ir.config_parameter")])
+        self.assertEqual(events.mapped("action"), ["create"] * 3 + ["write"] * 3)
+        self.assertEqual(set(events.mapped("res_id")),
+                         set(ICP.search([("key", "=like", "audit.cost.on.%")]).ids))
+        self.assertEqual(json.loads(events[-1].changes), {"value": ["x", "y"]})
 
     def test_ownership_transfer_and_key_revocation(self):
         self.env["security.ownership.transfer"].with_user(self.owner).create(
