@@ -4,6 +4,8 @@ import re
 import threading
 from datetime import datetime, timedelta
 
+import psycopg2.extensions
+
 from odoo import api, fields, models
 from odoo.http import request
 from odoo.tools import SQL
@@ -31,6 +33,7 @@ INSERT_COLUMNS = ("event_time", "category", "action", "outcome", "uid", "login",
                   "request_path")
 # statements the pending events may be sent ahead of in one round trip (not
 # DDL, which may refuse to run in a multi-statement string)
+# ROLLBACK (TO SAVEPOINT) drops them instead: it would undo them
 CARRIERS = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "SAVEPOINT",
                       "RELEASE", "ROLLBACK"))
 STATEMENT_KEYWORD = {str: re.compile(r"\s*([A-Za-z]+)").match,
@@ -141,8 +144,10 @@ class AuditEvent(models.Model):
     # Append-only: nothing goes through the ORM, superuser included
     # ------------------------------------------------------------------
     def _search(self, *args, **kwargs):
-        # a search sees the events its own transaction has buffered
-        self._flush_buffer()
+        # a search sees the events its own transaction has recorded (its
+        # SELECT carries them, unless the cursor does not carry events)
+        if "execute" not in self.env.cr.__dict__:
+            self._flush_buffer()
         return super()._search(*args, **kwargs)
 
     # ------------------------------------------------------------------
@@ -200,7 +205,10 @@ class AuditEvent(models.Model):
             pending = cr.precommit.data[BUFFER_KEY] = []
             cr.precommit.add(self._flush_buffer)
         pending.extend(rows)
-        if "execute" not in cr.__dict__ and not cr.readonly:
+        # not on a read-only cursor (the INSERT waits for the commit, as the
+        # rest), nor on the test cursor the test requests' cursors run through
+        if ("execute" not in cr.__dict__ and not cr.readonly
+                and cr is not self.env.registry.test_cr):
             cr.execute = self._execute_with_events(cr)
 
     @api.model
@@ -212,28 +220,40 @@ class AuditEvent(models.Model):
         def execute_with_events(query, params=None, log_exceptions=True):
             pending = cr.precommit.data.get(BUFFER_KEY)
             if isinstance(query, SQL):
+                assert params is None, "Unexpected parameters for SQL query object"
                 query, params = query.code, query.params
-            if pending and _keyword(query) not in CARRIERS:
+            keyword = _keyword(query) if pending else None
+            if pending and keyword not in CARRIERS:
                 return execute(query, params, log_exceptions)  # DDL &c.: the next one
-            del cr.execute
+            cr.__dict__.pop("execute", None)
+            if keyword == "ROLLBACK":  # it undoes them anyway (and the transaction
+                pending.clear()        # may be aborted: an INSERT would fail)
             if not pending:
                 return execute(query, params, log_exceptions)
-            rows = pending[:]
-            pending.clear()
-            insert = cr.mogrify(self._insert_sql(rows))  # bytes, values inlined
+            insert = cr.mogrify(self._insert_sql(pending))  # bytes, values inlined
             if params:  # the statement's own placeholders come after ours
                 insert = insert.replace(b"%", b"%%")
-            if isinstance(query, str):
-                query = query.encode()
-            return execute(insert + b";\n" + query, params or None, log_exceptions)
+            encoded = query.encode(psycopg2.extensions.encodings[cr.connection.encoding]
+                                   ) if isinstance(query, str) else query
+            pending.clear()
+            try:
+                # not logged with the events: a failed UPDATE must not put old
+                # and new values in the server log (and Sentry)
+                return execute(insert + b";\n" + encoded, params or None, False)
+            except Exception as error:
+                if log_exceptions:
+                    _logger.error("bad query: %s\nERROR: %s", query, error)
+                raise
 
         return execute_with_events
 
     def _flush_buffer(self):
         cr = self.env.cr
-        rows = cr.precommit.data.pop(BUFFER_KEY, None)
+        pending = cr.precommit.data.get(BUFFER_KEY)
         cr.__dict__.pop("execute", None)
-        if rows:
+        if pending:
+            rows = pending[:]
+            pending.clear()
             self._insert(cr, rows)
 
     @api.model

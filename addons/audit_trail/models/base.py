@@ -44,13 +44,18 @@ class Base(models.AbstractModel):
     def _audit_snapshot(self, fields_):
         """{id: {field: value}} read from the cache (one query for what is missing)."""
         cache, size = self.env.cache, len(self)
-        missing = [field.name for field in fields_ if field.store and field.type != "binary"
+        missing = [field for field in fields_ if field.store and field.type != "binary"
                    and not is_secret_name(field.name)
                    and len(cache.get_until_miss(self, field)) != size]
-        if missing:
+        columns = [field.name for field in missing if field.column_type]
+        if columns:
             # sudo: the values only go to the audit trail and write() checks the
-            # access; fetch's record-rule check would cost more than its query
-            self.sudo().fetch(missing)
+            # access; fetch's record-rule check costs more than its query here
+            self.sudo().fetch(columns)
+        if len(columns) != len(missing):
+            # x2many as the user: the cache is shared, and a write's set/clear
+            # commands must not see (so remove) links the user cannot read
+            self.fetch([field.name for field in missing if not field.column_type])
         snapshot = {rid: {} for rid in self._ids}
         for field in fields_:
             if is_secret_name(field.name):

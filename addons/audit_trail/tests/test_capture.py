@@ -3,9 +3,12 @@ import json
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
+import psycopg2.errors
+
+from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.audit_trail.models.audit_event import BUFFER_KEY
 from odoo.addons.security_roles.models import res_users_apikeys
@@ -106,65 +109,6 @@ class TestCapture(AuditCase):
         self.assertEqual(json.loads(event.changes), {"comment": ["<p>old</p>", "<p>new</p>"],
                                                      "ref": [None, "R-1"]})
 
-    def test_a_write_event_rides_on_its_update(self):
-        """A write's event costs no statement of its own: it is sent with the
-        UPDATE that flushes the write, so a savepoint rolled back after that
-        flush takes both away (no event for a change that did not happen)."""
-        self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
-        partner = self.env["res.partner"].create({"name": "Rider", "comment": "old"})
-        cr = self.env.cr
-        cr.flush()
-        start = last_event_id(self.env)
-
-        def stored_events():
-            cr.execute("SELECT changes FROM audit_event WHERE id > %s ORDER BY id", [start])
-            return [json.loads(changes) for changes, in cr.fetchall()]
-
-        partner.write({"comment": "100% new"})  # '%' in the event and the UPDATE's parameters
-        self.assertEqual(len(cr.precommit.data[BUFFER_KEY]), 1, "not sent yet")
-        count = cr.sql_log_count
-        partner.flush_recordset()
-        self.assertEqual(cr.sql_log_count - count, 1, "the UPDATE carries the event")
-        self.assertEqual(stored_events(), [{"comment": ["<p>old</p>", "<p>100% new</p>"]}])
-        with contextlib.closing(cr.savepoint(flush=False)):  # closed = rolled back
-            partner.write({"comment": "undone"})
-            partner.flush_recordset()
-            self.assertEqual(len(stored_events()), 2)
-        self.env.invalidate_all(flush=False)
-        cr.flush()  # what commit does
-        self.assertEqual(partner.comment, "<p>100% new</p>")
-        self.assertEqual(len(stored_events()), 1)
-
-    def test_events_go_with_the_next_statement_that_may_carry_them(self):
-        cr, Event = self.env.cr, self.Event
-        row = {"event_time": "2026-01-01 00:00:00", "category": "security_event",
-               "outcome": "success", "details": '{"rate": "100%"}'}
-
-        def stored(action):
-            cr.execute("SELECT details FROM audit_event WHERE action = %s", [action])
-            return [details for details, in cr.fetchall()]
-
-        Event._buffer([dict(row, action="test.carried")])
-        cr.execute("CREATE TEMPORARY TABLE audit_test_ddl (x int)")  # DDL carries nothing
-        self.assertEqual(len(cr.precommit.data[BUFFER_KEY]), 1)
-        cr.execute("SELECT 41 + 1")  # no parameters: the event's '%' stays single
-        self.assertEqual(cr.fetchall(), [(42,)], "the statement's own result")
-        self.assertEqual(stored("test.carried"), ['{"rate": "100%"}'])
-        self.assertNotIn("execute", cr.__dict__, "the cursor has its own execute back")
-        # as an immediate INSERT: kept by a savepoint taken after the event,
-        # undone by the rollback of one taken before it
-        Event._buffer([dict(row, action="test.before")])
-        with contextlib.closing(cr.savepoint(flush=False)):
-            Event._buffer([dict(row, action="test.inside")])
-            cr.execute("SELECT 1")
-            self.assertEqual(stored("test.inside"), ['{"rate": "100%"}'])
-        self.assertEqual(stored("test.before"), ['{"rate": "100%"}'])
-        self.assertEqual(stored("test.inside"), [])
-        # no statement after the event: the commit's flush inserts it
-        Event._buffer([dict(row, action="test.last")])
-        cr.flush()
-        self.assertEqual(stored("test.last"), ['{"rate": "100%"}'])
-
     def test_secrets_never_reach_an_event(self):
         secret_values = ["correct-horse-battery", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "s3cr3t-v4lue"]
         self.viewer.sudo().write({"password": secret_values[0]})
@@ -200,31 +144,29 @@ class TestCapture(AuditCase):
         self.assertEqual(json.loads(rule.details)["by"], "record_rule")
         self.assertTrue(partner)
 
-    def test_events_cost_no_statement_of_their_own(self):
-        """Capturing creations and changes adds no statement: the events go
-        ahead of statements the transaction sends anyway."""
-        cr, ICP = self.env.cr, self.env["ir.config_parameter"]
-        rule = self.env["audit.rule"].search([("model", "=", "ir.config_parameter")])
-        start = last_event_id(self.env)
-
-        def statements(audited, run):
-            rule.active = audited
-            self.env["audit.rule"]._rules_by_model()  # the cache is reloaded once
-            cr.flush()
-            count = cr.sql_log_count
-            for value in ("x", "y"):  # three creations, then three changes
-                for i in range(3):
-                    ICP.set_param(f"audit.cost.{run}.{i}", value)
-            cr.flush()  # what commit does
-            return cr.sql_log_count - count
-
-        statements(False, "warm-up")  # the caches the first creations fill
-        self.assertEqual(statements(True, "on"), statements(False, "off"))
-        events = self.events([("id", ">", start), ("model", "=", "ir.config_parameter")])
-        self.assertEqual(events.mapped("action"), ["create"] * 3 + ["write"] * 3)
-        self.assertEqual(set(events.mapped("res_id")),
-                         set(ICP.search([("key", "=like", "audit.cost.on.%")]).ids))
-        self.assertEqual(json.loads(events[-1].changes), {"value": ["x", "y"]})
+    def test_a_set_command_keeps_the_links_the_user_cannot_see(self):
+        """The snapshot of a many2many is read as the user: an Admin who
+        replaces a group's members removes only the users he can see (the
+        portal users of a company he has not selected stay)."""
+        other = self.env["res.company"].create({"name": "Hidden Co"})
+        hidden = self.env["res.users"].create({
+            "name": "Hidden portal user", "login": "audit.hidden.portal",
+            "company_id": other.id, "company_ids": [(6, 0, other.ids)],
+            "groups_id": [(6, 0, self.env.ref("base.group_portal").ids)]})
+        group = self.env["res.groups"].create({"name": "Audit set test",
+                                               "users": [(6, 0, [hidden.id, self.viewer.id])]})
+        self.env.invalidate_all()
+        as_admin = group.with_user(self.admin).with_context(
+            allowed_company_ids=self.env.company.ids)
+        self.assertNotIn(hidden, as_admin.users)
+        as_admin.write({"users": [Command.set([self.viewer.id, self.editor.id])]})
+        self.env.invalidate_all()
+        self.assertEqual(group.users, hidden | self.viewer | self.editor)
+        changes = [json.loads(event.changes) for event in self.events(
+            [("model", "=", "res.groups"), ("res_id", "=", group.id), ("action", "=", "write"),
+             ("uid", "=", self.admin.id)])]
+        self.assertEqual([change["users"] for change in changes if "users" in change],
+                         [[sorted(self.viewer.ids), sorted((self.viewer | self.editor).ids)]])
 
     def test_ownership_transfer_and_key_revocation(self):
         self.env["security.ownership.transfer"].with_user(self.owner).create(
@@ -302,3 +244,133 @@ class TestReadOnlyRequests(AuditCase):
         thread.start()
         thread.join(timeout=10)
         self.assertFalse(thread.is_alive(), "the test cursor lock leaked")
+
+
+@tagged("post_install", "-at_install")
+class TestEventsRide(TransactionCase):
+    """Events go ahead of the transaction's next statement (outside the test
+    mode of AuditCase, whose shared cursor does not carry them)."""
+
+    def setUp(self):
+        super().setUp()
+        self.cr = self.env.cr
+        self.start = last_event_id(self.env)
+
+    def stored(self, **where):
+        """The events in the table; checked after the statement under test,
+        with nothing left to carry (this SELECT must not be the carrier)."""
+        self.assertFalse(self.cr.precommit.data.get(BUFFER_KEY), "all sent")
+        self.assertNotIn("execute", self.cr.__dict__, "the cursor has its own execute back")
+        self.cr.execute("SELECT action, changes, details FROM audit_event WHERE id > %s"
+                        " ORDER BY id", [self.start])
+        return [row for row in self.cr.fetchall()
+                if all(row[("action", "changes", "details").index(k)] == v
+                       for k, v in where.items())]
+
+    def buffer(self, action, count=1):
+        self.env["audit.event"]._buffer([{
+            "event_time": "2026-01-01 00:00:00", "category": "security_event", "action": action,
+            "outcome": "success", "details": '{"rate": "100%", "x": "%(x)s %s"}'}] * count)
+
+    def test_a_write_event_rides_on_its_update(self):
+        """A write's event costs no statement of its own: it is sent with the
+        UPDATE that flushes the write, so a savepoint rolled back after that
+        flush takes both away (no event for a change that did not happen)."""
+        self.env["audit.rule"].create({"model_id": self.env["ir.model"]._get_id("res.partner")})
+        partner = self.env["res.partner"].create({"name": "Rider", "comment": "old"})
+        self.cr.flush()
+        self.start = last_event_id(self.env)
+        partner.write({"comment": "100% new"})  # '%' in the event and the UPDATE's parameters
+        self.assertEqual(len(self.cr.precommit.data[BUFFER_KEY]), 1, "not sent yet")
+        count = self.cr.sql_log_count
+        partner.flush_recordset()
+        self.assertEqual(self.cr.sql_log_count - count, 1)
+        sent = self.cr._obj.query
+        self.assertTrue(sent.startswith(b"INSERT INTO audit_event"))
+        self.assertIn(b'UPDATE "res_partner"', sent)
+        self.assertEqual([json.loads(changes) for _a, changes, _d in self.stored()],
+                         [{"comment": ["<p>old</p>", "<p>100% new</p>"]}])
+        with contextlib.closing(self.cr.savepoint(flush=False)):  # closed = rolled back
+            partner.write({"comment": "undone"})
+            partner.flush_recordset()
+            self.assertEqual(len(self.stored()), 2)
+        self.env.invalidate_all(flush=False)
+        self.assertEqual(partner.comment, "<p>100% new</p>")
+        self.assertEqual(len(self.stored()), 1)
+
+    def test_events_go_with_the_next_statement_that_may_carry_them(self):
+        cr = self.cr
+        self.buffer("test.carried")
+        cr.execute("CREATE TEMPORARY TABLE audit_test_ddl (x int)")  # DDL carries nothing
+        self.assertEqual(len(cr.precommit.data[BUFFER_KEY]), 1)
+        cr.execute("SELECT 41 + 1")  # no parameters: the events' '%' stay single
+        self.assertEqual(cr.fetchall(), [(42,)], "the statement's own result")
+        details = '{"rate": "100%", "x": "%(x)s %s"}'
+        self.assertEqual(self.stored(action="test.carried"), [("test.carried", None, details)])
+        # named parameters after the events, and many events (one JSON parameter)
+        self.buffer("test.many", 25)
+        cr.execute("SELECT %(x)s::int + 1", {"x": 41})
+        self.assertEqual(cr.fetchall(), [(42,)])
+        self.assertEqual(self.stored(action="test.many"), [("test.many", None, details)] * 25)
+        # as an immediate INSERT: kept by a savepoint taken after the event,
+        # undone by the rollback of one taken before it
+        self.buffer("test.before")
+        with contextlib.closing(cr.savepoint(flush=False)):
+            self.buffer("test.inside")
+            cr.execute("SELECT 1")
+            self.assertEqual(len(self.stored(action="test.inside")), 1)
+            self.buffer("test.dropped")  # pending at ROLLBACK TO: dropped, not sent
+        self.assertEqual(len(self.stored(action="test.before")), 1)
+        self.assertEqual(self.stored(action="test.inside") + self.stored(action="test.dropped"), [])
+        with contextlib.suppress(ZeroDivisionError), cr.savepoint():  # Odoo's flushing kind
+            self.buffer("test.flushed.away")
+            raise ZeroDivisionError
+        self.assertEqual(self.stored(action="test.flushed.away"), [])
+        # no statement after the event: the commit's flush inserts it
+        self.buffer("test.last")
+        cr.flush()
+        self.assertEqual(len(self.stored(action="test.last")), 1)
+
+    def test_events_in_an_aborted_savepoint_do_not_hide_its_error(self):
+        cr = self.cr
+        with self.assertRaises(psycopg2.errors.UndefinedTable), \
+                mute_logger("odoo.sql_db"), cr.savepoint(flush=False):
+            self.buffer("test.aborted")
+            cr.execute("ALTER TABLE audit_no_such_table ADD COLUMN x int")  # not a carrier
+        cr.execute("SELECT 1")  # the savepoint was rolled back: the transaction goes on
+        self.assertEqual(self.stored(action="test.aborted"), [])
+
+    def test_a_failed_statement_logs_itself_not_the_events(self):
+        with self.assertLogs(level="ERROR") as logs, \
+                self.assertRaises(psycopg2.errors.UndefinedColumn), \
+                self.cr.savepoint(flush=False):
+            self.buffer("test.secret.values")
+            self.cr.execute("SELECT no_such_column FROM res_partner WHERE id = %s", [1])
+        self.assertTrue(any("no_such_column" in line for line in logs.output))
+        self.assertFalse([line for line in logs.output if "test.secret.values" in line])
+
+    def test_events_cost_no_statement_of_their_own(self):
+        """Capturing creations and changes adds no statement: the events go
+        ahead of statements the transaction sends anyway."""
+        cr, ICP = self.cr, self.env["ir.config_parameter"]
+        rule = self.env["audit.rule"].search([("model", "=", "ir.config_parameter")])
+
+        def statements(audited, run):
+            rule.active = audited
+            self.env["audit.rule"]._rules_by_model()  # the cache is reloaded once
+            cr.flush()
+            count = cr.sql_log_count
+            for value in ("x", "y"):  # three creations, then three changes
+                for i in range(3):
+                    ICP.set_param(f"audit.cost.{run}.{i}", value)
+            cr.flush()  # what commit does
+            return cr.sql_log_count - count
+
+        statements(False, "warm-up")  # the caches the first creations fill
+        self.assertEqual(statements(True, "on"), statements(False, "off"))
+        events = self.env["audit.event"].search([("id", ">", self.start),
+                                                 ("model", "=", "ir.config_parameter")])
+        self.assertEqual(events.mapped("action"), ["write"] * 3 + ["create"] * 3)  # id desc
+        self.assertEqual(set(events.mapped("res_id")),
+                         set(ICP.search([("key", "=like", "audit.cost.on.%")]).ids))
+        self.assertEqual(json.loads(events[0].changes), {"value": ["x", "y"]})
