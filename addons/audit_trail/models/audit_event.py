@@ -352,32 +352,43 @@ class AuditEvent(models.Model):
         cr.execute("SELECT last_sequence, last_hash, anchor_sequence, anchor_hash"
                    " FROM audit_chain_state WHERE id = 1")
         last_sequence, last_hash, anchor_sequence, anchor_hash = cr.fetchone()
+        # content and hash of each event: row by row, so in a parallel scan
+        # (min(sequence + 0): not the index's ordered, single-process plan; no
+        # WHERE: stale statistics on sealed rows must not talk the planner out of it)
         cr.execute(SQL("""
-            SELECT sequence, prev_seq, reason FROM (
-                SELECT sequence, prev_seq, CASE
-                    WHEN coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1 THEN 'missing'
-                    WHEN recomputed IS DISTINCT FROM digest THEN 'content'
-                    WHEN prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
-                        THEN 'link'
-                    WHEN hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex')
-                                                            || decode(digest, 'hex')), 'hex')
-                        THEN 'hash'
-                END AS reason
-                  FROM (SELECT e.sequence, e.digest, e.prev_hash, e.hash,
-                               CASE WHEN e.redacted THEN e.digest ELSE %(digest)s END AS recomputed,
-                               lag(e.sequence) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_row_hash
-                          FROM audit_event e
-                         WHERE e.sequence IS NOT NULL
-                        WINDOW w AS (ORDER BY e.sequence)) c
-            ) checked
-             WHERE reason IS NOT NULL
+            SELECT min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL
+                                               AND NOT coalesce(e.redacted, false)
+                                               AND e.digest IS DISTINCT FROM %(digest)s),
+                   min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL
+                                               AND e.hash IS DISTINCT FROM encode(sha256(
+                       decode(e.prev_hash, 'hex') || decode(e.digest, 'hex')), 'hex'))
+              FROM audit_event e
+        """, digest=canonical_digest("e", SQL("e.sequence"))))
+        content, hash_ = cr.fetchone()
+        # gaps and links between consecutive events, in sequence order
+        cr.execute(SQL("""
+            SELECT sequence, prev_seq, CASE
+                       WHEN coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1 THEN 'missing'
+                       ELSE 'link' END
+              FROM (SELECT sequence, prev_hash, lag(sequence) OVER w AS prev_seq,
+                           lag(hash) OVER w AS prev_row_hash
+                      FROM audit_event
+                     WHERE sequence IS NOT NULL
+                    WINDOW w AS (ORDER BY sequence)) c
+             WHERE coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1
+                OR prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
              ORDER BY sequence LIMIT 1
-        """, digest=canonical_digest("e", SQL("e.sequence")), anchor_seq=anchor_sequence,
-            anchor_hash=anchor_hash))
+        """, anchor_seq=anchor_sequence, anchor_hash=anchor_hash))
         row = cr.fetchone()
+        # the first event with a fault; on one event: missing, content, link, hash
+        faults = [(content, 1, "content"), (hash_, 3, "hash")]
         if row:
-            sequence, prev_seq, reason = row
+            faults.append((row[0], 0 if row[2] == "missing" else 2, row[2]))
+        faults = [fault for fault in faults if fault[0] is not None]
+        if faults:
+            sequence, _rank, reason = min(faults)
             if reason == "missing":
+                prev_seq = row[1]
                 return {"sequence": (prev_seq if prev_seq is not None else anchor_sequence) + 1,
                         "reason": "missing"}
             return {"sequence": sequence, "reason": reason}

@@ -59,6 +59,21 @@ class TestAppendOnlyChain(AuditCase):
                  " hash = repeat('1', 64) WHERE sequence = %s", target)
         self.assertEqual(self.Event._verify()["sequence"], target)
 
+    def test_sql_update_of_a_hash_or_a_link_detected(self):
+        target = self.seq("chain.test.2")
+        self.sql("UPDATE audit_event SET hash = repeat('1', 64) WHERE sequence = %s", target)
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "hash"})
+        # a consistent hash over a forged previous hash: only the link shows it
+        later = self.seq("chain.test.4")
+        self.sql("UPDATE audit_event SET prev_hash = repeat('2', 64), hash = encode(sha256("
+                 "decode(repeat('2', 64), 'hex') || decode(digest, 'hex')), 'hex')"
+                 " WHERE sequence = %s", later)
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "hash"})
+        # the first hash put back as it was: the forged link is the first fault
+        self.sql("UPDATE audit_event e SET hash = encode(sha256(decode(e.prev_hash, 'hex')"
+                 " || decode(e.digest, 'hex')), 'hex') WHERE sequence = %s", target)
+        self.assertEqual(self.Event._verify(), {"sequence": later, "reason": "link"})
+
     def test_sql_delete_in_the_middle_detected(self):
         target = self.seq("chain.test.3")
         self.sql("DELETE FROM audit_event WHERE sequence = %s", target)
