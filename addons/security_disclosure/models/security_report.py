@@ -245,22 +245,24 @@ class SecurityReport(models.Model):
         sender becomes the reporter and gets the acknowledgement."""
         email_from = msg_dict.get("email_from") or ""
         email = email_normalize(email_from)
+        name = strip_html((email_split_tuples(email_from) or [("", "")])[0][0] or "")[:200]
         partner = self.env["res.partner"]
         if email:
-            partner = msg_dict.get("author_id") and partner.browse(msg_dict["author_id"])
-            if not partner:
-                # sudo: the sender of an incoming e-mail is not a user; find or
-                # create its contact like mail does for any inbound message
-                partner = self.env["res.partner"].sudo()._find_or_create_from_emails(
-                    [email_from])[0]
+            # sudo: the sender of an incoming e-mail is not a user. A new
+            # contact, never an existing one (as on the web form): anyone can
+            # put anyone's address in From, and the reporter follows the
+            # report, reviews its draft advisory and is credited. The e-mail
+            # is posted as theirs, so the matched contact does not follow it.
+            partner = self.env["res.partner"].sudo().create({"name": name or email,
+                                                             "email": email})
+            msg_dict["author_id"] = partner.id
         values = {
             "title": strip_html(msg_dict.get("subject") or "")[:MAX_TITLE]
             or self.env._("Report by e-mail"),
             "description": strip_html(msg_dict.get("body") or "")[:MAX_DESCRIPTION],
             "channel": "email",
             "reporter_email": email or False,
-            "reporter_name": ((email_split_tuples(email_from) or [("", "")])[0][0] or "")[:200]
-            or False,
+            "reporter_name": name or False,
             "reporter_partner_id": partner.id or False,
             "anonymous": not email,
         }

@@ -142,6 +142,24 @@ class TestIntake(HttpCase):
         alias = self.env.ref("security_disclosure.mail_alias_security_report")
         self.assertEqual(alias.alias_model_id.model, "security.report")
 
+    def test_email_from_an_existing_address_is_not_that_contact(self):
+        """Anyone can put anyone's address in From: an e-mail report never
+        becomes the report of an existing contact (who would follow it, be
+        asked to review its draft advisory and be credited), as on the web form."""
+        known = self.env["res.users"].create({
+            "name": "Known Portal", "login": "known.portal", "email": "eve@researcher.example",
+            "groups_id": [(6, 0, self.env.ref("base.group_portal").ids)]}).partner_id
+        thread_id = self.env["mail.thread"].message_process("security.report", RAW_EMAIL)
+        report = self.env["security.report"].browse(thread_id)
+        reporter = report.reporter_partner_id
+        self.assertTrue(reporter)
+        self.assertNotEqual(reporter, known)
+        self.assertEqual((reporter.email, reporter.name), ("eve@researcher.example", "Eve Researcher"))
+        self.assertNotIn(known, report.message_partner_ids)
+        self.assertIn(reporter, report.message_partner_ids)
+        self.assertEqual(report.message_ids.filtered(lambda m: m.message_type == "email").author_id,
+                         reporter)
+
     def test_security_txt(self):
         self.env["ir.config_parameter"].set_param("security_disclosure.contact",
                                                   "mailto:security@example.com")
