@@ -5,6 +5,10 @@ from odoo.osv import expression
 from .team import CONFIDENTIAL_MODELS, check_team_role, team_level
 
 
+# what a patch file is: a change of one of these changes what was sent
+PATCH_CONTENT = {"raw", "datas", "db_datas", "name", "type", "url"}
+
+
 class IrAttachment(models.Model):
     """Files of reports and advisories are served only to who may read the
     document: never public, never through an access token (which /web/content
@@ -58,15 +62,32 @@ class IrAttachment(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        sent = self.env["security.advisory"]
         if (vals.get("res_model") in CONFIDENTIAL_MODELS or self._security_confidential()):
             self._security_refuse_sharing(vals)
             self._security_check_released_patches()
-        return super().write(vals)
+            if PATCH_CONTENT & set(vals):
+                sent = self._security_sent_advisories()
+        result = super().write(vals)
+        sent._security_patches_changed(self, self.env._("changed"))
+        return result
 
     def unlink(self):
+        sent = self.env["security.advisory"]
         if self._security_confidential():
             self._security_check_released_patches()
-        return super().unlink()
+            sent = self._security_sent_advisories()
+        names = {attachment.id: attachment.name for attachment in self}
+        result = super().unlink()
+        sent._security_patches_changed(names, self.env._("removed"))
+        return result
+
+    def _security_sent_advisories(self):
+        """The broadcast or public advisories that publish these files: their
+        recipients have the files, so a change is a new revision."""
+        # sudo: which advisories publish these files decides, whoever asks
+        return self.env["security.advisory"].sudo().search([
+            ("patch_attachment_ids", "in", self.ids), ("state", "in", ("broadcast", "public"))])
 
     def _security_check_released_patches(self):
         """The patch files of an approved (or later) advisory are what was

@@ -445,6 +445,17 @@ class SecurityAdvisory(models.Model):
                                         for a in self.sudo().patch_attachment_ids),
         })
 
+    def _security_patches_changed(self, attachments, how):
+        """A revision on each advisory for its patch files changed or removed
+        (`attachments`: records, or {id: name} of deleted ones)."""
+        # deleted files are gone from the relation: named from `attachments`
+        names = attachments.values() if isinstance(attachments, dict) else \
+            attachments.mapped("name")
+        summary = self.env._("Patch files %(how)s: %(files)s", how=how,
+                             files=", ".join(sorted(names)))
+        for advisory in self:
+            advisory._add_revision(summary)
+
     def _credits(self):
         names = []
         for report in self.report_ids:

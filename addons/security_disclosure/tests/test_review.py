@@ -224,7 +224,20 @@ class TestReviewFindings(TransactionCase):
         broadcast(advisory, self.team_admin)
         snapshot = advisory.sudo().revision_ids[-1:].snapshot
         self.assertIn(patch.checksum, snapshot)
+        # what was sent changes: a revision records the new file, then its removal
+        revisions = advisory.sudo().revision
         patch.with_user(self.team_admin).raw = b"admin's fix"
+        advisory.invalidate_recordset()
+        self.assertEqual(advisory.sudo().revision, revisions + 1)
+        last = advisory.sudo().revision_ids.sorted("number")[-1]
+        self.assertIn("fix.patch", last.summary)
+        self.assertIn(patch.checksum, last.snapshot)
+        patch.with_user(self.team_admin).unlink()
+        advisory.invalidate_recordset()
+        last = advisory.sudo().revision_ids.sorted("number")[-1]
+        self.assertEqual((advisory.sudo().revision, last.number), (revisions + 2, revisions + 2))
+        self.assertIn("fix.patch", last.summary)
+        self.assertNotIn("fix.patch", last.snapshot)
 
     # ------------------------------------------------------------------ M5
     def test_m5_embargo_date_in_the_future_and_admin_only(self):
