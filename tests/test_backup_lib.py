@@ -600,9 +600,22 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
     names.extend(leftovers)
     assert leftovers, "the killed restore left its staging database, under another name"
     assert not pipeline.database_exists(env, target)
+    # a restore running meanwhile (its session holds the lock on its staging name)
+    running = target + pipeline.STAGING_MARK + "running"
+    names.append(running)
+    pipeline._create_database(env, running)
+    claim = pipeline._claim_staging(env, running)
     time.sleep(0.5)  # the orphaned pg_restore sees the end of its input and stops
-    pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                     pg_restore=tools["pg_restore"], filestore_root=str(tmp_path / "filestore"))
+    try:
+        pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                         pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path / "filestore"))
+        for name in leftovers:  # the retry dropped what the killed one left
+            assert not pipeline.database_exists(env, name)
+        assert pipeline.database_exists(env, running), "a running restore's is kept"
+    finally:
+        claim.close()
+    assert pipeline.drop_abandoned_stagings(env) == [running]  # its process is gone
     conn = pipeline._connect(env, target)
     try:
         with conn.cursor() as cr:

@@ -11,6 +11,7 @@ encryption chunk per object are in memory, whatever the database size.
 """
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -25,6 +26,7 @@ from . import compression as comp
 from . import crypto, retention
 from . import s3 as s3lib
 
+_logger = logging.getLogger(__name__)
 READ_SIZE = 1024 * 1024
 FORMAT = "selfhost_backup"
 FORMAT_VERSION = 1
@@ -582,8 +584,48 @@ def _restore_filestore(client, bucket, manifest, obj, key, dest):
 STAGING_MARK = "__restoring_"
 
 
+STAGING_LOCK = "SELECT {}(hashtext('selfhost_backup.restore'), hashtext(%s))"
+
+
 def _rename_database(pg_env, old, new):
     _server_sql(pg_env, "ALTER DATABASE {} RENAME TO {}", old, new)
+
+
+def _claim_staging(pg_env, staging):
+    """A connection holding a lock on the staging name while the restore runs:
+    when the process dies, PostgreSQL ends the session and releases it."""
+    conn = _connect(pg_env)
+    with conn.cursor() as cr:
+        cr.execute(STAGING_LOCK.format("pg_advisory_lock"), [staging])
+    return conn
+
+
+def drop_abandoned_stagings(pg_env, filestore_root=None):
+    """Drop the staging databases (and filestores) of restores that were
+    killed: those whose lock no session holds. Returns their names."""
+    import psycopg2  # noqa: PLC0415
+    dropped = []
+    conn = _connect(pg_env)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0",
+                       [STAGING_MARK])
+            for (name,) in cr.fetchall():
+                cr.execute(STAGING_LOCK.format("pg_try_advisory_lock"), [name])
+                if not cr.fetchone()[0]:
+                    continue  # its restore is running
+                try:
+                    _drop_database(pg_env, name)
+                    if filestore_root:
+                        shutil.rmtree(os.path.join(filestore_root, name), ignore_errors=True)
+                    dropped.append(name)
+                except psycopg2.Error as exc:  # e.g. another role's database
+                    _logger.warning("could not drop the abandoned restore %s: %s", name, exc)
+                finally:
+                    cr.execute(STAGING_LOCK.format("pg_advisory_unlock"), [name])
+    finally:
+        conn.close()
+    return dropped
 
 
 def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
@@ -595,7 +637,8 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
     The restore goes into a staging database and filestore
     (`<target>__restoring_<random>`), renamed to `target_db` only once complete:
     a process killed meanwhile (no cleanup runs) leaves the staging copy, never
-    a half-restored `target_db`, and a retry under the same name works."""
+    a half-restored `target_db`, and a retry under the same name works. The
+    next restore drops such leftovers (see drop_abandoned_stagings)."""
     started = time.monotonic()
     if not DB_NAME_RE.match(target_db or "") or STAGING_MARK in target_db:
         raise BackupError("the new database name may contain only letters, digits, '_', '-' "
@@ -610,6 +653,19 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
     manifest = load_manifest(client, bucket, manifest_key, key)
     staging = f"{target_db[:40]}{STAGING_MARK}{secrets.token_hex(4)}"
     staging_dest = os.path.join(filestore_root, staging) if filestore_root else None
+    drop_abandoned_stagings(pg_env, filestore_root)
+    claim = _claim_staging(pg_env, staging)
+    try:
+        _restore_into(client, bucket, manifest, key, target_db, pg_env, pg_restore, staging,
+                      staging_dest, dest)
+    finally:
+        claim.close()
+    return {"database": target_db, "filestore": dest, "manifest": manifest,
+            "duration": time.monotonic() - started}
+
+
+def _restore_into(client, bucket, manifest, key, target_db, pg_env, pg_restore, staging,
+                  staging_dest, dest):
     _create_database(pg_env, staging)
     try:
         for obj in manifest["objects"]:
@@ -631,5 +687,3 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
             if path and not database_exists(pg_env, target_db):
                 shutil.rmtree(path, ignore_errors=True)
         raise
-    return {"database": target_db, "filestore": dest, "manifest": manifest,
-            "duration": time.monotonic() - started}
