@@ -611,6 +611,8 @@ def drop_abandoned_stagings(pg_env, filestore_root=None):
             cr.execute("SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0",
                        [STAGING_MARK])
             for (name,) in cr.fetchall():
+                if not DB_NAME_RE.match(name):  # not one of ours (nor a path to follow)
+                    continue
                 cr.execute(STAGING_LOCK.format("pg_try_advisory_lock"), [name])
                 if not cr.fetchone()[0]:
                     continue  # its restore is running
