@@ -146,29 +146,28 @@ class ResGroups(models.Model):
         return _guarded(self.env, lambda: super(ResGroups, self).unlink())
 
 
-class IrRule(models.Model):
-    _inherit = "ir.rule"
+class TeamGuarded(models.AbstractModel):
+    """Every change of these records (record rules, access rights) may touch
+    the protections of the confidential models: decided by _guarded."""
+    _name = "security.team.guarded"
+    _description = "Changes guarded by the security team"
 
     @api.model_create_multi
     def create(self, vals_list):
-        return _guarded(self.env, lambda: super(IrRule, self).create(vals_list))
+        return _guarded(self.env, lambda: super(TeamGuarded, self).create(vals_list))
 
     def write(self, vals):
-        return _guarded(self.env, lambda: super(IrRule, self).write(vals))
+        return _guarded(self.env, lambda: super(TeamGuarded, self).write(vals))
 
     def unlink(self):
-        return _guarded(self.env, lambda: super(IrRule, self).unlink())
+        return _guarded(self.env, lambda: super(TeamGuarded, self).unlink())
+
+
+class IrRule(models.Model):
+    _name = "ir.rule"
+    _inherit = ["ir.rule", "security.team.guarded"]
 
 
 class IrModelAccess(models.Model):
-    _inherit = "ir.model.access"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        return _guarded(self.env, lambda: super(IrModelAccess, self).create(vals_list))
-
-    def write(self, vals):
-        return _guarded(self.env, lambda: super(IrModelAccess, self).write(vals))
-
-    def unlink(self):
-        return _guarded(self.env, lambda: super(IrModelAccess, self).unlink())
+    _name = "ir.model.access"
+    _inherit = ["ir.model.access", "security.team.guarded"]
