@@ -18,9 +18,11 @@
         "views/security_access_review_views.xml",
         "views/res_config_settings_views.xml",
         "views/security_ownership_transfer_views.xml",
+        "views/security_technical_access_views.xml",
     ],
     "demo": ["demo/res_users_demo.xml"],
     "assets": {
+        "web.assets_backend": ["security_roles/static/src/**/*"],
         "web.assets_tests": ["security_roles/static/tests/tours/**/*"],
     },
     "post_init_hook": "post_init_hook",

@@ -1,9 +1,18 @@
 from odoo import api, models
 from odoo.exceptions import AccessError
 
+from .. import actor
+from ..surfaces import technical_reason
 from .res_users_apikeys import read_only_key_in_use
 
+# Core credentials whose models this addon does not depend on: field naming their user.
+CREDENTIAL_MODELS = {
+    "auth_totp.device": "user_id",
+    "auth.passkey.key": "create_uid",
+    "res.device.log": "user_id",
+}
 OPERATION_LABELS = {"create": "create", "write": "change", "unlink": "delete"}
+_UNCLASSIFIED = object()
 
 
 def _refuse_read_only_key(model, operation):
@@ -14,22 +23,122 @@ def _refuse_read_only_key(model, operation):
 
 
 class Base(models.AbstractModel):
-    """Read-scoped API keys: every ORM write of the call fails, sudo() included,
-    so buttons that write fail too while those that only read still work."""
+    """The suite's server-side guards on every create, write and unlink of every
+    model, sudo() included, decided by the principal (see ..actor), never by
+    env.uid or the context:
+
+    - read-scoped API keys write nothing;
+    - technical surfaces (..surfaces) are the Owner's, or a technical-access
+      Admin's;
+    - credentials (models whose `_security_credential_owner` names their user)
+      change only by their user or someone holding every group the user holds;
+    - a Viewer changes nothing others see (`_security_viewer_allowed`).
+    """
     _inherit = "base"
+
+    # field naming the user whose credential a record is (API keys, devices,
+    # passkeys, recovery codes...), or False
+    _security_credential_owner = False
+    # records Odoo writes for itself on a user's behalf (logs, caches, throttles)
+    _security_bookkeeping = False
 
     @api.model_create_multi
     def create(self, vals_list):
-        if vals_list and read_only_key_in_use():
-            _refuse_read_only_key(self, "create")
+        if vals_list:
+            self._security_guard("create", vals_list=vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
-        if self and read_only_key_in_use():
-            _refuse_read_only_key(self, "write")
+        if self:
+            self._security_guard("write", vals=vals)
         return super().write(vals)
 
     def unlink(self):
-        if self and read_only_key_in_use():
-            _refuse_read_only_key(self, "unlink")
+        if self:
+            self._security_guard("unlink")
         return super().unlink()
+
+    # ------------------------------------------------------------------
+    def _security_guard(self, operation, vals=None, vals_list=None):
+        if read_only_key_in_use():
+            _refuse_read_only_key(self, operation)
+        reason = self._security_technical_reason()
+        if reason:
+            self._security_check_technical(operation, reason, vals=vals, vals_list=vals_list)
+        if self._security_credential_field():
+            self._security_check_credential_records(operation, vals_list)
+        principal = actor.principal_uid()
+        if principal and self.env["res.users"]._security_principal_role() == "viewer":
+            self._security_check_viewer(operation, principal, vals=vals, vals_list=vals_list)
+
+    @api.model
+    def _security_technical_reason(self):
+        """Why this model is a technical surface, or None; computed once per
+        model class (classes are rebuilt whenever the registry changes)."""
+        cls = type(self)
+        reason = cls.__dict__.get("_security_surface", _UNCLASSIFIED)
+        if reason is _UNCLASSIFIED:
+            reason = technical_reason(self._name, [
+                (f.name, f.type, f.comodel_name) for f in self._fields.values()])
+            cls._security_surface = reason
+        return reason
+
+    def _security_check_technical(self, operation, reason, vals=None, vals_list=None):
+        Users = self.env["res.users"]
+        if Users._security_technical_actor(use=(self._name, operation)):
+            return
+        if Users._security_settings_apply_allows(self._name):
+            return
+        self._security_refuse(operation, self.env._(
+            "Only the Owner can %(operation)s %(model)s records (%(reason)s). Ask the Owner to "
+            "do it, or to grant you technical access for a while.",
+            operation=OPERATION_LABELS[operation], model=self._description or self._name,
+            reason=reason))
+
+    @api.model
+    def _security_credential_field(self):
+        return self._security_credential_owner or CREDENTIAL_MODELS.get(self._name)
+
+    def _security_check_credential_records(self, operation, vals_list):
+        field = self._security_credential_field()
+        if operation == "create":
+            uids = {vals.get(field) or self.env.uid for vals in vals_list}
+        else:
+            # sudo: whose credential it is decides, whoever may read it
+            uids = set(self.sudo().mapped(f"{field}.id"))
+        self.env["res.users"].browse(uids)._security_check_credential_change(
+            self._description or self._name)
+
+    def _security_check_viewer(self, operation, principal, vals=None, vals_list=None):
+        if not self._security_viewer_allowed(operation, principal, vals=vals,
+                                             vals_list=vals_list):
+            self._security_refuse(operation, self.env._(
+                "Viewers cannot %(operation)s %(model)s records: a Viewer changes nothing "
+                "that others see.",
+                operation=OPERATION_LABELS[operation], model=self._description or self._name))
+
+    def _security_viewer_allowed(self, operation, principal, vals=None, vals_list=None):
+        """What a Viewer's request may still write, sudo routes included: personal
+        wizards, Odoo's bookkeeping, and records that are the Viewer's own.
+        Models extend this for their own personal records."""
+        if self._transient or self._security_bookkeeping:
+            return True
+        owner_field = self._security_credential_field()
+        if owner_field:  # own credentials (API keys, devices, 2FA)
+            if operation == "create":
+                return all((vals.get(owner_field) or principal) == principal for vals in vals_list)
+            return set(self.sudo().mapped(f"{owner_field}.id")) <= {principal}
+        return False
+
+    def _security_refuse(self, operation, message):
+        """Refuse, with an audit event when the audit trail is installed."""
+        if "audit.event" in self.env:
+            principal = actor.acting_uid(self.env)
+            # sudo: a refusal is recorded whoever was refused
+            self.env["audit.event"].sudo().log(
+                "authorization", "access_denied", outcome="denied", model=self._name,
+                res_id=self[:1].id or None,
+                user=self.env["res.users"].browse(principal) if principal else None,
+                details={"operation": operation, "by": "security_roles",
+                         "records": self.ids[:20]})
+        raise AccessError(message)

@@ -1,12 +1,13 @@
 import contextlib
 import contextvars
 
-from odoo import api, models
+from odoo import api, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
+from .. import actor
 from ..roles import ROLE_ORDER, ROLE_XMLIDS
 
 # Set only by the ownership transfer and the install hook, never from a
@@ -30,17 +31,23 @@ class ResGroups(models.Model):
     def create(self, vals_list):
         if not any("users" in vals or "implied_ids" in vals for vals in vals_list):
             return super().create(vals_list)
-        before = self._security_owner_ids()
+        before = self._security_owner_memberships()
         groups = super().create(vals_list)
-        self._security_check_owner_unchanged(before)
+        self._security_check_owner_memberships(before)
         return groups
 
     def write(self, vals):
         if "users" not in vals and "implied_ids" not in vals:
             return super().write(vals)
-        before = self._security_owner_ids()
+        before = self._security_owner_memberships()
         res = super().write(vals)
-        self._security_check_owner_unchanged(before)
+        self._security_check_owner_memberships(before)
+        return res
+
+    def unlink(self):
+        before = self._security_owner_memberships()
+        res = super().unlink()
+        self._security_check_owner_memberships(before)
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -51,30 +58,85 @@ class ResGroups(models.Model):
     # ------------------------------------------------------------------
     # Roles
     # ------------------------------------------------------------------
+    def init(self):
+        super().init()
+        # The role groups are recognised by this column, which no ORM path
+        # writes: an external ID can be re-pointed or deleted, this cannot.
+        self.env.cr.execute(SQL(
+            "ALTER TABLE res_groups ADD COLUMN IF NOT EXISTS security_role varchar;"
+            " CREATE UNIQUE INDEX IF NOT EXISTS res_groups_security_role_uniq"
+            " ON res_groups (security_role) WHERE security_role IS NOT NULL"))
+
+    @api.model
+    @tools.ormcache()
+    def _security_role_group_ids(self):
+        """{role: group id}. Each role is bound once, the first time its group
+        exists (module install), from the external ID the module created; from
+        then on only this column says which group is which role."""
+        rows = dict(self.env.execute_query(SQL(
+            "SELECT security_role, id FROM res_groups WHERE security_role IS NOT NULL")))
+        for role in ROLE_ORDER:
+            if role in rows:
+                continue
+            # sudo-free: ir.model.data of a module being installed, read once
+            group = self.env.ref(ROLE_XMLIDS[role], raise_if_not_found=False)
+            if group and group._name == "res.groups":
+                self.env.cr.execute(SQL(
+                    "UPDATE res_groups SET security_role = %s"
+                    " WHERE id = %s AND security_role IS NULL", role, group.id))
+                rows[role] = group.id
+        return {role: rows[role] for role in ROLE_ORDER if role in rows}
+
     @api.model
     def _security_role_groups(self):
-        """{role: group} for the four workspace roles (sudo: group ids are not secret)."""
-        return {
-            role: self.env.ref(ROLE_XMLIDS[role], raise_if_not_found=False)
-            for role in ROLE_ORDER
-        }
+        """{role: group} for the four workspace roles (group ids are not secret)."""
+        ids = self._security_role_group_ids()
+        return {role: self.browse(ids[role]) if role in ids else False for role in ROLE_ORDER}
 
     @api.model
     def _security_role_groups_all(self):
-        groups = self.browse()
-        for group in self._security_role_groups().values():
-            groups |= group or self.browse()
-        return groups
+        return self.browse(list(self._security_role_group_ids().values()))
 
     @api.model
     def _security_owner_ids(self):
-        owner = self.env.ref(ROLE_XMLIDS["owner"], raise_if_not_found=False)
+        owner = self._security_role_group_ids().get("owner")
         if not owner:
             return frozenset()
         self.env.flush_all()
         rows = self.env.execute_query(SQL(
-            "SELECT uid FROM res_groups_users_rel WHERE gid = %s", owner.id))
+            "SELECT uid FROM res_groups_users_rel WHERE gid = %s", owner))
         return frozenset(uid for uid, in rows)
+
+    @api.model
+    def _security_owner_memberships(self):
+        """{(owner uid, group id)}: every group the Owner holds, implied ones included."""
+        owner = self._security_role_group_ids().get("owner")
+        if not owner:
+            return frozenset()
+        self.env.flush_all()
+        return frozenset(self.env.execute_query(SQL(
+            "SELECT r.uid, r.gid FROM res_groups_users_rel r"
+            " WHERE r.uid IN (SELECT uid FROM res_groups_users_rel WHERE gid = %s)", owner)))
+
+    @api.model
+    def _security_check_owner_memberships(self, before):
+        """Nobody but the Owner changes the Owner's groups, any group: only the
+        Owner (or the ownership transfer) adds or removes one. The Owner role
+        itself moves only by the transfer, whoever asks, superuser included."""
+        self._security_check_owner_unchanged(frozenset(uid for uid, _gid in before))
+        if _OWNER_CHANGE.get() or self._security_uninstalling():
+            return
+        after = self._security_owner_memberships()
+        if after == before:
+            return
+        Users = self.env["res.users"]
+        if actor.is_server(self.env) or Users._security_actor_is_owner() \
+                or Users._security_settings_apply_allows("res.groups"):
+            return
+        changed = {gid for _uid, gid in before ^ after}
+        names = ", ".join(self.sudo().browse(sorted(changed)).mapped("full_name"))
+        self.browse(sorted(changed)[:1])._security_refuse("write", self.env._(
+            "Only the Owner changes the Owner's groups (%(groups)s).", groups=names))
 
     @api.model
     def _security_uninstalling(self):

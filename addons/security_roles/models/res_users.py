@@ -4,8 +4,12 @@ from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 
+from odoo.tools import SQL
+
+from .. import actor
 from ..roles import ROLE_ORDER, highest_role, role_rank
-from .res_users_apikeys import mark_rpc_key_scope
+from .res_config_settings import _SETTINGS_APPLY, SETTINGS_APPLY_MODELS
+from .ir_config_parameter import _guessing_base_url
 
 ROLE_SELECTION = [
     ("viewer", "Viewer"),
@@ -14,7 +18,7 @@ ROLE_SELECTION = [
     ("owner", "Owner"),
 ]
 # Fields of the Owner's record that nobody else may change.
-OWNER_CREDENTIAL_FIELDS = ("login", "password", "new_password")
+OWNER_CREDENTIAL_FIELDS = ("login", "password", "new_password")  # Owner: never archived
 DEFAULT_INACTIVE_DAYS = 90
 
 
@@ -106,25 +110,33 @@ class ResUsers(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         Groups = self.env["res.groups"]
-        before = Groups._security_owner_ids()
+        before = Groups._security_owner_memberships()
         users = super().create(vals_list)
-        Groups._security_check_owner_unchanged(before)
+        Groups._security_check_owner_memberships(before)
         return users
 
     def write(self, vals):
         touches_groups = _touches_groups(vals)
+        credentials = {
+            name for name in self._security_credential_fields() & set(vals)
+            # the web client and imports re-send unchanged values
+            if name not in ("login", "email") or any(u[name] != vals[name] for u in self)}
         sensitive = "active" in vals or any(vals.get(f) for f in OWNER_CREDENTIAL_FIELDS)
+        if credentials:
+            self._security_check_credential_change(
+                self.env._("the login, password, e-mail or sign-in methods"))
         if not (touches_groups or sensitive):
             return super().write(vals)
         Groups = self.env["res.groups"]
-        before = Groups._security_owner_ids()
-        owners = self.filtered(lambda u: u.id in before)
+        before = Groups._security_owner_memberships()
+        owner_ids = Groups._security_owner_ids()
+        owners = self.filtered(lambda u: u.id in owner_ids)
         if owners and sensitive:
             owners._security_check_owner_edit(vals)
         old_roles = {user.id: user.security_role for user in self} if touches_groups else {}
         res = super().write(vals)
         if touches_groups:
-            Groups._security_check_owner_unchanged(before)
+            Groups._security_check_owner_memberships(before)
             self._security_strip_demoted(old_roles)
         return res
 
@@ -136,20 +148,101 @@ class ResUsers(models.Model):
 
     def _security_check_owner_edit(self, vals):
         """self: the Owner. Nobody archives the Owner; only the Owner changes
-        the Owner's login or password (and the superuser, for recovery from the
-        server shell, or the Owner's own password-reset link)."""
+        the Owner's login or password (the credential guard also lets the
+        Owner's own reset-password link and the server shell do it)."""
         if "active" in vals and not vals["active"]:
             raise AccessError(self.env._(
                 "The Owner cannot be archived. Transfer ownership to an active Admin first."))
-        actor = self.env.uid
-        if actor in self.ids or actor == SUPERUSER_ID:
-            return
-        for field in OWNER_CREDENTIAL_FIELDS:
-            if not vals.get(field) or (field == "login" and vals["login"] == self.login):
-                continue
-            if field != "login" and self.env.su and self.env.user._is_public():
-                continue  # reset-password link sent to the Owner's own address
-            raise AccessError(self.env._("Only the Owner can change the Owner's login or password."))
+
+    # ------------------------------------------------------------------
+    # Who acts: the principal (see ..actor), never env.uid or the context
+    # ------------------------------------------------------------------
+    @api.model
+    def _security_principal_role(self):
+        uid = actor.principal_uid()
+        if not uid:
+            return False
+        # sudo: a role is not secret, and the principal may not read users
+        return self.sudo().browse(uid).security_role
+
+    @api.model
+    def _security_actor_is_owner(self):
+        """The principal (or, for server code, the environment's user) is the Owner."""
+        return actor.acting_uid(self.env) in self.env["res.groups"]._security_owner_ids()
+
+    @api.model
+    def _security_technical_actor(self, use=None):
+        """The technical surfaces are open to whoever acts: server code, the
+        Owner, or an Admin whose technical access is running now. `use`:
+        (model, operation) to audit when a grant is what allows it."""
+        if actor.is_server(self.env):
+            return True
+        uid = actor.acting_uid(self.env)
+        if not uid:
+            return False
+        if uid in self.env["res.groups"]._security_owner_ids():
+            return True
+        grant = self.env["security.technical.access"]._security_active_grant(uid)
+        if grant and use:
+            grant._security_record_use(*use)
+        return bool(grant)
+
+    @api.model
+    def _security_settings_apply_allows(self, model_name):
+        """Saving a Settings page applies what its fields declare (feature
+        groups implied to users, defaults, the schedule of a job): code the
+        Owner installed decides what is written, the Admin only the values."""
+        return _SETTINGS_APPLY.get() and model_name in SETTINGS_APPLY_MODELS
+
+    # ------------------------------------------------------------------
+    # Credentials: changed by the user, or by someone holding all their groups
+    # ------------------------------------------------------------------
+    @api.model
+    def _security_credential_fields(self):
+        """Fields of res.users that are credentials or recovery paths. Any field
+        a login method adds to the session token is one (auth_totp's secret...)."""
+        return (set(self._get_session_token_fields()) - {"id", "active"}) | {
+            "password", "new_password", "login", "email", "partner_id", "totp_secret",
+            "oauth_uid", "oauth_provider_id", "oauth_access_token", "saml_provider_id",
+            "saml_uid", "signup_type"}
+
+    def _security_check_credential_change(self, what):
+        """self: the users whose credentials are about to change."""
+        denied = self._security_credential_denied()
+        if denied:
+            self.env["res.users"].browse(denied[:1])._security_refuse("write", self.env._(
+                "You cannot change %(what)s of %(user)s: only that user, or someone who "
+                "holds every group that user holds, can.",
+                what=what, user=self.browse(denied[0]).sudo().display_name))
+
+    def _security_credential_denied(self):
+        """Ids of the users of self whose credentials the principal may not change."""
+        if actor.is_server(self.env):
+            return []
+        uid = actor.acting_uid(self.env)
+        proven = actor.acting_for_uid()
+        targets = [u for u in self.ids if u and u != uid and u != proven]
+        if not targets:
+            return []
+        if uid and uid in self.env["res.groups"]._security_owner_ids():
+            return []  # the Owner holds every group
+        if not uid:
+            return targets
+        held = self._security_group_sets([uid, *targets])
+        mine = held.get(uid, frozenset())
+        return [t for t in targets if not held.get(t, frozenset()) <= mine]
+
+    @api.model
+    def _security_group_sets(self, uids):
+        """{uid: frozenset(group ids)}: internal groups only (an internal user
+        cannot hold Portal, which is below, not beside, their rights)."""
+        self.env["res.users"].flush_model(["groups_id"])
+        rows = self.env.execute_query(SQL(
+            "SELECT r.uid, array_agg(r.gid) FROM res_groups_users_rel r"
+            " JOIN res_groups g ON g.id = r.gid"
+            " WHERE r.uid IN %s AND NOT coalesce(g.share, false) GROUP BY r.uid",
+            tuple(uids)))
+        return {uid: frozenset(gids) for uid, gids in rows}
 
     def _security_strip_demoted(self, old_roles):
         """A lower role loses what the higher one granted: an Admin made
@@ -175,8 +268,22 @@ class ResUsers(models.Model):
         with cls.pool.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             scope = env["res.users.apikeys"]._security_use_key(uid, passwd)
-        mark_rpc_key_scope(db, uid, scope)
+        actor.mark_rpc_principal(db, uid, scope)
         return res
+
+    @classmethod
+    def _login(cls, db, credential, user_agent_env):
+        auth_info = super()._login(db, credential, user_agent_env)
+        # the rest of a login request acts as the user who just proved it
+        actor.set_request_principal(auth_info.get("uid"))
+        return auth_info
+
+    @classmethod
+    def authenticate(cls, db, credential, user_agent_env):
+        # core rewrites web.base.url from the login request's Host for Settings
+        # users; only the Owner's login may (reset links are built from it)
+        with _guessing_base_url():
+            return super().authenticate(db, credential, user_agent_env)
 
     # ------------------------------------------------------------------
     # Actions

@@ -1,6 +1,5 @@
 import hashlib
 import logging
-import threading
 import time
 from datetime import timezone
 
@@ -11,6 +10,7 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.res_users import INDEX_SIZE, KEY_CRYPT_CONTEXT
 
+from ..actor import rpc_principal
 from ..roles import API_KEY_SCOPES
 from .cursors import independent_cursor
 
@@ -21,26 +21,20 @@ LAST_USE_PRECISION = 60  # seconds: "last use" is written at most once a minute 
 _last_use_written = {}
 
 
-# An RPC call (XML-RPC, JSON-RPC) authenticates in res.users.check() and then
-# runs in the same thread with threading.current_thread().dbname/uid set by
-# odoo.service.model.dispatch; the HTTP layer clears those at every request.
-# The key's scope is remembered against them, so it can never outlive the call.
-def mark_rpc_key_scope(db, uid, scope):
-    threading.current_thread().security_roles_rpc = (db, uid, scope)
-
-
 def read_only_key_in_use():
+    """The current call authenticated with a key that is not a full-access
+    one. An unknown scope never authenticates (_security_use_key)."""
     if request:
-        return getattr(request, "security_roles_key_scope", None) == "read"
-    thread = threading.current_thread()
-    marker = getattr(thread, "security_roles_rpc", None)
-    return (marker is not None and marker[2] == "read"
-            and marker[0] == getattr(thread, "dbname", None)
-            and marker[1] == getattr(thread, "uid", None))
+        scope = getattr(request, "security_roles_key_scope", None)
+    else:
+        rpc = rpc_principal()
+        scope = rpc[1] if rpc else None
+    return scope is not None and scope != "full"
 
 
 class ResUsersApikeys(models.Model):
     _inherit = "res.users.apikeys"
+    _security_credential_owner = "user_id"
 
     security_scope = fields.Selection(SCOPE_SELECTION, string="Access", readonly=True)
     security_last_use = fields.Datetime(string="Last Use", readonly=True)
@@ -62,6 +56,9 @@ class ResUsersApikeys(models.Model):
         return res
 
     def _generate(self, scope, name, expiration_date):
+        # a key is minted for env.user: someone else's code may have chosen it
+        # with with_user(); the principal must be that user or dominate them
+        self.env.user._security_check_credential_change(self._description)
         access = self.env.context.get("security_key_scope")
         if scope is None:
             is_viewer = self.env.user.security_role == "viewer"
@@ -95,6 +92,10 @@ class ResUsersApikeys(models.Model):
         key_id, _uid, scope, expiry = info
         if expiry and expiry < time.time():
             raise AccessDenied()  # cached validity must not outlive the expiry date
+        if scope not in API_KEY_SCOPES:
+            # a scope this suite does not know grants nothing, not full access
+            _logger.warning("API key %s of user %s has an unknown scope: refused", key_id, uid)
+            raise AccessDenied()
         self._security_touch_last_use(key_id)
         return scope
 

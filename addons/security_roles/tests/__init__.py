@@ -6,3 +6,5 @@ from . import test_permission_matrix
 from . import test_access_review
 from . import test_owner_rpc
 from . import test_tours
+from . import test_admin_not_root
+from . import test_admin_not_root_http
