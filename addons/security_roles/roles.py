@@ -14,6 +14,10 @@ VIEWER_PERSONAL_MODELS = frozenset({
     "change.password.own",
     "auth_totp.wizard",
     "res.users.apikeys.description",
+    # read marks of the Viewer's own inbox and channels (own records only:
+    # models/viewer_personal.py)
+    "discuss.channel.member",
+    "mail.notification",
 })
 
 API_KEY_SCOPES = ("read", "full")

@@ -11,3 +11,4 @@ from . import security_access_review
 from . import security_permission_matrix
 from . import security_technical_access
 from . import viewer_personal
+from . import ir_module_module

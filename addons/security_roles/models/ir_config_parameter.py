@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from .res_config_settings import _SKIP_PARAMS
 from ..surfaces import SECRET_PARAMS, functional_params, matches
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class IrConfigParameter(models.Model):
 
     @api.model
     def set_param(self, key, value):
+        if key in _SKIP_PARAMS.get():
+            return self.get_param(key)  # unchanged on an Admin's Settings save
         if key == "web.base.url" and _GUESSING_BASE_URL.get() \
                 and not self.env["res.users"]._security_technical_actor():
             # core's guess at login; only the Owner's login may move the base URL

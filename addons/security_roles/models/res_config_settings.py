@@ -6,6 +6,8 @@ from odoo import fields, models
 _SETTINGS_APPLY = contextvars.ContextVar("security_roles_settings_apply", default=False)
 # What saving Settings writes on the code's behalf: feature groups implied to
 # users (group_* fields), defaults (default_* fields), jobs a setting turns on.
+# Owner's parameters an Admin's Settings save leaves as they are.
+_SKIP_PARAMS = contextvars.ContextVar("security_roles_skip_params", default=frozenset())
 SETTINGS_APPLY_MODELS = frozenset({"res.groups", "ir.default", "ir.cron"})
 
 
@@ -24,8 +26,30 @@ class ResConfigSettings(models.TransientModel):
         self.security_technical_actor = self.env["res.users"]._security_technical_actor()
 
     def execute(self):
+        skip = set()
+        if not self.env["res.users"]._security_technical_actor():
+            skip = self._security_owner_params_unchanged()
         token = _SETTINGS_APPLY.set(True)
+        skip_token = _SKIP_PARAMS.set(frozenset(skip))
         try:
             return super().execute()
         finally:
             _SETTINGS_APPLY.reset(token)
+            _SKIP_PARAMS.reset(skip_token)
+
+    def _security_owner_params_unchanged(self):
+        """An Admin saves a Settings page that also shows the Owner's settings:
+        those must be as they are (then they are not written), or the save is
+        refused, naming them, before anything is written."""
+        functional = self.env["ir.config_parameter"]._security_functional_keys()
+        owner_fields = {name: field for name, field in self._fields.items()
+                        if getattr(field, "config_parameter", None)
+                        and field.config_parameter not in functional}
+        current = self.new(self.default_get(list(owner_fields)))
+        changed = [field.string for name, field in owner_fields.items()
+                   if self[name] != current[name]]
+        if changed:
+            self._security_refuse("write", self.env._(
+                "Only the Owner changes these settings: %s. Put them back and save again.",
+                ", ".join(sorted(changed))))
+        return {field.config_parameter for field in owner_fields.values()}

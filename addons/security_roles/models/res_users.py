@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.fields import Command
 
 from odoo.tools import SQL
@@ -20,6 +20,14 @@ ROLE_SELECTION = [
 # Fields of the Owner's record that nobody else may change.
 OWNER_CREDENTIAL_FIELDS = ("login", "password", "new_password")  # Owner: never archived
 DEFAULT_INACTIVE_DAYS = 90
+# Login methods other than the password, and where their configuration lives
+# (model, the user's field pointing at it or None).
+LOGIN_METHOD_SOURCES = {
+    "saml": ("auth.saml.provider", "saml_provider_id"),
+    "oauth": ("auth.oauth.provider", "oauth_provider_id"),
+    "ldap": ("res.company.ldap", None),
+    "passkey": ("auth.passkey.key", None),
+}
 
 
 def _touches_groups(vals):
@@ -274,9 +282,40 @@ class ResUsers(models.Model):
     @classmethod
     def _login(cls, db, credential, user_agent_env):
         auth_info = super()._login(db, credential, user_agent_env)
+        if auth_info.get("auth_method") in LOGIN_METHOD_SOURCES:
+            with cls.pool.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["res.users"]._security_check_login_method(
+                    auth_info["uid"], auth_info["auth_method"])
         # the rest of a login request acts as the user who just proved it
         actor.set_request_principal(auth_info.get("uid"))
         return auth_info
+
+    @api.model
+    def _security_check_login_method(self, uid, method):
+        """Another login method reaches the Owner only if the Owner set it up:
+        every record it relies on was created and last changed by the Owner
+        (or by the server itself, such as a metadata refresh)."""
+        owners = self.env["res.groups"]._security_owner_ids()
+        model_name, field = LOGIN_METHOD_SOURCES[method]
+        if uid not in owners or model_name not in self.env:
+            return
+        user = self.sudo().browse(uid)
+        if field:
+            configs = user[field]
+        else:  # configuration shared by every login (LDAP servers), or the Owner's passkeys
+            domain = [("create_uid", "=", uid)] if model_name == "auth.passkey.key" else []
+            configs = self.env[model_name].sudo().search(domain)
+        authors = set(configs.create_uid.ids) | set(configs.write_uid.ids)
+        others = authors - owners - {SUPERUSER_ID}
+        if others or (model_name == "auth.passkey.key" and not configs):
+            if "audit.event" in self.env:
+                self.env["audit.event"].log(
+                    "authentication", "login", outcome="denied", user=user, login=user.login,
+                    details={"method": method, "reason": "login method set up by someone else"})
+            raise AccessDenied(self.env._(
+                "This sign-in method was set up by someone other than the Owner: the Owner "
+                "signs in with a password instead."))
 
     @classmethod
     def authenticate(cls, db, credential, user_agent_env):

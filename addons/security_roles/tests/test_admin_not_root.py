@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -351,7 +351,7 @@ class TestTechnicalAccess(RolesCase):
         with self.assertRaises(AccessError):
             self.owner.with_user(self.admin).write({"password": "owner-taken-1234"})
         with self.assertRaises(AccessError):
-            self.owner.with_user(self.admin).write(
+            self.owner.with_user(self.admin).with_context(no_add_implied_groups=True).write(
                 {"groups_id": [Command.unlink(self.env.ref("base.group_system").id)]})
 
     def test_limits(self):
@@ -365,3 +365,35 @@ class TestTechnicalAccess(RolesCase):
         with self.assertRaises(UserError):
             self.env["security.technical.access"].with_user(self.owner).create({
                 "user_id": self.editor.id, "reason": "x", "duration_hours": 1})
+
+
+@tagged("post_install", "-at_install")
+class TestOwnerLoginMethods(RolesCase):
+    """Another login method reaches the Owner only if the Owner set it up."""
+
+    def provider(self, user):
+        if "auth.saml.provider" not in self.env:
+            self.skipTest("auth_saml_all_tiers is not installed")
+        from odoo.addons.auth_saml_all_tiers.tests.saml_idp import make_keypair
+        return self.env["auth.saml.provider"].with_user(user).create({
+            "name": "IdP", "idp_entity_id": f"https://idp.example/{user.id}",
+            "idp_sso_url": "https://idp.example/sso", "idp_certificates": make_keypair()[1]})
+
+    def test_provider_set_up_by_a_granted_admin_does_not_log_in_the_owner(self):
+        Users = self.env["res.users"]
+        self.env["security.technical.access"].with_user(self.owner).create({
+            "user_id": self.admin.id, "reason": "SSO", "duration_hours": 1})
+        provider = self.provider(self.admin)
+        self.owner.with_user(self.owner).write({"saml_provider_id": provider.id,
+                                                "saml_uid": "owner@idp"})
+        with self.assertRaises(AccessDenied):
+            Users._security_check_login_method(self.owner.id, "saml")
+        # the same provider, once the Owner has taken it over, works
+        provider.with_user(self.owner).write({"name": "IdP (checked by the Owner)"})
+        provider.invalidate_recordset()
+        self.env.cr.execute("UPDATE auth_saml_provider SET create_uid = %s WHERE id = %s",
+                            (self.owner.id, provider.id))
+        provider.invalidate_recordset()
+        Users._security_check_login_method(self.owner.id, "saml")
+        # other users are not concerned
+        Users._security_check_login_method(self.admin.id, "saml")

@@ -6,6 +6,8 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import SQL, mute_logger
 
+from odoo.addons.base.controllers.rpc import RPC_FAULT_CODE_ACCESS_ERROR
+
 from .common import password_logins_for_admins, role_users
 
 ADMIN_PASSWORD = "role-admin-password"
@@ -30,8 +32,8 @@ class TestHostileAdminOverRpc(HttpCase):
     def assertRefused(self, model, method, *args, **kw):
         with self.assertRaises(xmlrpc.client.Fault) as caught:
             self.rpc(model, method, *args, **kw)
-        self.assertIn("AccessError", caught.exception.faultString + repr(
-            caught.exception.faultCode))
+        self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR,
+                         caught.exception.faultString)
         return caught.exception
 
     def owner_password_unchanged(self):

@@ -33,3 +33,16 @@ class TestTours(HttpCase):
         self.start_tour(f"/odoo/action-base.action_res_users/{user.id}",
                         "security_roles_set_role", login="tour.admin")
         self.assertEqual(user.security_role, "viewer")
+
+    def test_owner_grants_technical_access_in_the_browser(self):
+        admin = new_test_user(self.env, "tour.admin", "security_roles.group_role_admin",
+                              name="Tour Admin", password="tour-admin-password")
+        self.start_tour("/odoo/action-security_roles.action_security_technical_access",
+                        "security_roles_grant_technical_access", login="admin")
+        grant = self.env["security.technical.access"].search([("user_id", "=", admin.id)])
+        self.assertEqual(grant.state, "running")
+        self.assertEqual(grant.duration_hours, 2.0)
+        self.assertEqual(grant.reason, "Install the Sales app")
+        self.assertEqual(grant.create_uid, self.env.ref("base.user_admin"))
+        # the Admin's web client says it on every screen
+        self.start_tour("/odoo", "security_roles_technical_access_banner", login="tour.admin")

@@ -73,3 +73,63 @@ registry.category("web_tour.tours").add("security_roles_set_role", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("security_roles_grant_technical_access", {
+    steps: () => [
+        {
+            content: "The list says what technical access is",
+            trigger: ".o_view_nocontent:contains(grant technical access here)",
+        },
+        {
+            content: "New grant",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "The form explains what the Admin will be able to do",
+            trigger: ".o_form_view .alert-info:contains(can do what the Owner can)",
+        },
+        {
+            content: "Choose the Admin",
+            trigger: ".o_form_view [name=user_id] input",
+            run: "edit Tour Admin",
+        },
+        {
+            content: "Pick the Admin",
+            trigger: ".o-autocomplete--dropdown-item a:contains(Tour Admin)",
+            run: "click",
+        },
+        {
+            content: "Two hours",
+            trigger: ".o_form_view [name=duration_hours] input",
+            run: "edit 02:00",
+        },
+        {
+            content: "Say why",
+            trigger: ".o_form_view [name=reason] textarea",
+            run: "edit Install the Sales app",
+        },
+        {
+            content: "Save",
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The grant runs, and the form says so plainly",
+            trigger: ".o_form_view .alert-danger:contains(can do what the Owner can until)",
+        },
+        {
+            content: "The chatter tells the Owner",
+            trigger: ".o-mail-Message:contains(Technical access granted to Tour Admin)",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("security_roles_technical_access_banner", {
+    steps: () => [
+        {
+            content: "The granted Admin sees, on every screen, that they hold the Owner's rights",
+            trigger: ".o_main_navbar .o_security_technical_access:contains(Technical access until)",
+        },
+    ],
+});
