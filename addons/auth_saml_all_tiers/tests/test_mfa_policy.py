@@ -9,7 +9,7 @@ from odoo.exceptions import AccessDenied, UserError
 from odoo.tests import new_test_user, tagged
 
 from ..models.mfa_policy import RECOVERY_CODE_RE
-from .common import LoginCase
+from .common import LoginCase, secret_forms
 
 CODE_RE = re.compile(r'class="o_recovery_code">([A-Z2-7-]+)<')
 
@@ -150,6 +150,30 @@ class TestMfaPolicy(LoginCase):
         self.admin.invalidate_recordset()
         self.assertEqual(self.admin.recovery_code_count, 0)
 
+
+    def test_enrolment_codes_are_kept_nowhere(self):
+        """The codes shown at enrolment are in that page only: not in the
+        database (no record, transient or attachment), the session, the log
+        (debug included) or a cache."""
+        self.form_login("mfa.admin", "mfa-admin-password")
+        totp, page = self.enroll()
+        self.env.cr.execute("SELECT COALESCE(max(id), 0) FROM ir_attachment")
+        last_attachment = self.env.cr.fetchone()[0]
+        with self.collect_logs() as logged:
+            done = self.post_code("/web/login/totp/enroll", totp.now(), page)
+            self.assertEqual(self.session_uid(), self.admin.id)
+        codes = CODE_RE.findall(done.text)
+        self.assertEqual(len(codes), 10)
+        self.assertEqual(done.headers.get("Cache-Control"), "no-store")
+        self.assert_not_in_database(codes)
+        self.assert_not_in_sessions(codes)
+        self.assertTrue(logged)
+        self.assert_not_in_logs(logged, codes)
+        for attachment in self.env["ir.attachment"].sudo().search(
+                [("id", ">", last_attachment)]):  # sudo: every file, whoever made it
+            self.assertFalse([code for code in secret_forms(codes)
+                              if code.encode() in (attachment.raw or b"")])
+        self.admin.with_user(self.admin)._recovery_code_check(codes[0])  # still valid
 
     def test_renewed_codes_are_shown_once_and_kept_nowhere(self):
         """Renewed from the preferences: after the password, the action shows
