@@ -218,6 +218,14 @@ class TestMfaPolicy(LoginCase):
         with self.assertRaisesRegex(AccessDenied, "not valid"):
             self.admin.with_user(self.admin)._recovery_code_check(codes[3])
 
+    def test_renew_codes_from_preferences_tour(self):
+        """A Viewer renews their codes in Preferences and sees them in a dialog."""
+        viewer = new_test_user(self.env, "recovery.viewer", "security_roles.group_role_viewer")
+        viewer.sudo().totp_secret = pyotp.random_base32()
+        self.start_tour("/odoo", "auth_saml_recovery_codes", login="recovery.viewer")
+        viewer.invalidate_recordset()
+        self.assertEqual(viewer.recovery_code_count, 10)
+
     def test_enrolment_redirect_is_local_only(self):
         for target in ("javascript:alert(1)", "//evil.example.com/", "https://evil.example.com/"):
             self.opener.cookies.clear()
