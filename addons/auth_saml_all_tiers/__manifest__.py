@@ -2,7 +2,7 @@
     "name": "SSO, Two-Factor and Password Security",
     "summary": "bcrypt-12 passwords with upgrade at login, 12-character minimum, login "
     "throttling and lockout shared by every worker, SAML 2.0 single sign-on",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",
@@ -10,7 +10,6 @@
     "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml"]},
     "data": [
         "security/ir.model.access.csv",
-        "security/auth_security_rules.xml",
         "views/auth_throttle_views.xml",
         "views/auth_saml_provider_views.xml",
         "views/auth_saml_templates.xml",
@@ -20,6 +19,7 @@
     ],
     "demo": ["demo/mfa_policy_demo.xml"],
     "assets": {
+        "web.assets_backend": ["auth_saml_all_tiers/static/src/**/*"],
         "web.assets_tests": ["auth_saml_all_tiers/static/tests/tours/*.js"],
     },
     "post_init_hook": "post_init_hook",

@@ -266,9 +266,12 @@ class Home(TotpHome):
                 request.session.finalize(request.env)
                 request.update_env(user=request.session.uid)
                 request.update_context(**request.session.context)
+                # the codes are in this page only (not in the session, nor in a
+                # record): no cache keeps it either
                 return request.render("auth_saml_all_tiers.totp_recovery_codes", {
                     "codes": codes,
-                    "redirect": self._login_redirect(request.session.uid, redirect=redirect)})
+                    "redirect": self._login_redirect(request.session.uid, redirect=redirect),
+                }, headers={"Cache-Control": "no-store"})
         issuer = request.env.company.name or request.db
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.login, issuer_name=issuer)
         image = io.BytesIO()

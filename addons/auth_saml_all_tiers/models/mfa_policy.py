@@ -136,18 +136,19 @@ class ResUsersMfaPolicy(models.Model):
 
     @check_identity
     def action_recovery_codes_regenerate(self):
+        """New recovery codes, shown once in a dialog of the browser: the action
+        returned carries them in clear and nothing else does (no wizard record,
+        no session entry); only their hashes are stored."""
         self.ensure_one()
         if self != self.env.user:
             raise UserError(self.env._("Only the user can renew their own recovery codes."))
         if not self.totp_enabled:
             raise UserError(self.env._("Turn two-factor authentication on first."))
-        # sudo: a Viewer (who creates nothing) renews their own codes too; the
-        # wizard stays theirs (create_uid), shown once
-        wizard = self.env["auth.recovery.codes.wizard"].sudo().create({
-            "codes": "\n".join(self._recovery_codes_generate())})
         return {
-            "type": "ir.actions.act_window", "res_model": wizard._name, "res_id": wizard.id,
-            "view_mode": "form", "target": "new", "name": self.env._("Recovery Codes"),
+            "type": "ir.actions.client", "tag": "auth_saml_all_tiers.recovery_codes",
+            "target": "new", "name": self.env._("Recovery Codes"),
+            "params": {"codes": self._recovery_codes_generate()},
+            "context": {"dialog_size": "medium"},
         }
 
 
@@ -160,18 +161,6 @@ class AuthRecoveryCode(models.Model):
                               readonly=True)
     code_hash = fields.Char(required=True, readonly=True)
     used_at = fields.Datetime(readonly=True)
-
-
-class AuthRecoveryCodesWizard(models.TransientModel):
-    _name = "auth.recovery.codes.wizard"
-    _description = "New Recovery Codes"
-
-    codes = fields.Text(readonly=True)
-
-    def action_done(self):
-        # the codes were shown once: nothing keeps them (sudo: a Viewer's own wizard)
-        self.filtered(lambda w: w.create_uid == self.env.user).sudo().write({"codes": False})
-        return {"type": "ir.actions.act_window_close"}
 
 
 class ResConfigSettings(models.TransientModel):

@@ -1,13 +1,15 @@
 import html
+import json
 import re
 import xmlrpc.client
 
 import pyotp
 
-from odoo.exceptions import AccessDenied
+from odoo.exceptions import AccessDenied, UserError
 from odoo.tests import new_test_user, tagged
 
-from .common import LoginCase
+from ..models.mfa_policy import RECOVERY_CODE_RE
+from .common import LoginCase, secret_forms
 
 CODE_RE = re.compile(r'class="o_recovery_code">([A-Z2-7-]+)<')
 
@@ -124,24 +126,22 @@ class TestMfaPolicy(LoginCase):
         # renewed: the old codes stop working, the new ones are hashed
         # (the password re-check of @check_identity is core's, tested there)
         regenerate = type(self.admin).action_recovery_codes_regenerate.__wrapped__
-        action = regenerate(self.admin.with_user(self.admin))
-        wizard = self.env[action["res_model"]].browse(action["res_id"])
-        new_codes = wizard.codes.split()
-        self.assertEqual(len(new_codes), 10)
+        new_codes = regenerate(self.admin.with_user(self.admin))["params"]["codes"]
+        self.assertEqual(len(set(new_codes)), 10)
         self.assertFalse(set(new_codes) & set(codes))
         self.env.cr.execute("SELECT code_hash FROM auth_recovery_code WHERE user_id = %s",
                             [self.admin.id])
         stored = {row[0] for row in self.env.cr.fetchall()}
         self.assertFalse(stored & set(new_codes))
         self.assertEqual(len(stored), 10)
-        wizard.with_user(self.admin).action_done()
-        self.assertFalse(wizard.codes)
         self.admin.with_user(self.admin)._recovery_code_check(new_codes[1])  # accepted
         with self.assertRaisesRegex(AccessDenied, "not valid"):
+            self.admin.with_user(self.admin)._recovery_code_check(new_codes[1])  # once
+        with self.assertRaisesRegex(AccessDenied, "not valid"):
             self.admin.with_user(self.admin)._recovery_code_check(codes[2])
-        # another user cannot read the shown codes
-        other = self.env[action["res_model"]].with_user(self.editor).search([])
-        self.assertFalse(other)
+        # only the user renews their own codes
+        with self.assertRaisesRegex(UserError, "Only the user"):
+            regenerate(self.admin.with_user(self.editor))
         # the codes go with the authenticator: a new one starts without them
         self.admin.sudo().totp_secret = False
         secret = pyotp.random_base32()
@@ -150,6 +150,81 @@ class TestMfaPolicy(LoginCase):
         self.admin.invalidate_recordset()
         self.assertEqual(self.admin.recovery_code_count, 0)
 
+
+    def test_enrolment_codes_are_kept_nowhere(self):
+        """The codes shown at enrolment are in that page only: not in the
+        database (no record, transient or attachment), the session, the log
+        (debug included) or a cache."""
+        self.form_login("mfa.admin", "mfa-admin-password")
+        totp, page = self.enroll()
+        self.env.cr.execute("SELECT COALESCE(max(id), 0) FROM ir_attachment")
+        last_attachment = self.env.cr.fetchone()[0]
+        with self.collect_logs() as logged:
+            done = self.post_code("/web/login/totp/enroll", totp.now(), page)
+            self.assertEqual(self.session_uid(), self.admin.id)
+        codes = CODE_RE.findall(done.text)
+        self.assertEqual(len(codes), 10)
+        self.assertEqual(done.headers.get("Cache-Control"), "no-store")
+        self.assert_not_in_database(codes)
+        self.assert_not_in_sessions(codes)
+        self.assertTrue(logged)
+        self.assert_not_in_logs(logged, codes)
+        for attachment in self.env["ir.attachment"].sudo().search(
+                [("id", ">", last_attachment)]):  # sudo: every file, whoever made it
+            self.assertFalse([code for code in secret_forms(codes)
+                              if code.encode() in (attachment.raw or b"")])
+        self.admin.with_user(self.admin)._recovery_code_check(codes[0])  # still valid
+
+    def test_renewed_codes_are_shown_once_and_kept_nowhere(self):
+        """Renewed from the preferences: after the password, the action shows
+        the codes once; no table (transient ones included), session or log
+        holds them."""
+        self.admin.sudo().totp_secret = pyotp.random_base32()
+        self.authenticate("mfa.admin", "mfa-admin-password")
+        check = self.make_jsonrpc_request("/web/dataset/call_button", {
+            "model": "res.users", "method": "action_recovery_codes_regenerate",
+            "args": [[self.admin.id]], "kwargs": {}})
+        self.assertEqual(check["res_model"], "res.users.identitycheck")  # the password first
+        self.assertFalse(self.admin.recovery_code_count)
+        self.make_jsonrpc_request("/web/dataset/call_kw/res.users.identitycheck/write", {
+            "model": "res.users.identitycheck", "method": "write",
+            "args": [[check["res_id"]], {"password": "mfa-admin-password"}], "kwargs": {}})
+        with self.collect_logs() as logged:
+            action = self.make_jsonrpc_request("/web/dataset/call_button", {
+                "model": "res.users.identitycheck", "method": "run_check",
+                "args": [[check["res_id"]]], "kwargs": {}})
+        self.assertEqual((action["type"], action["tag"], action["target"]),
+                         ("ir.actions.client", "auth_saml_all_tiers.recovery_codes", "new"))
+        codes = action["params"]["codes"]
+        self.assertEqual(len(set(codes)), 10)
+        self.assertTrue(all(RECOVERY_CODE_RE.match(code) for code in codes))
+        serialized = json.dumps(action)
+        self.assertEqual([serialized.count(code) for code in codes], [1] * 10)  # once each
+        self.assertNotIn("auth.recovery.codes.wizard", self.env)
+        self.assert_not_in_database(codes)
+        self.assert_not_in_sessions(codes)
+        self.assertTrue(logged)
+        self.assert_not_in_logs(logged, codes)
+        self.admin.invalidate_recordset()
+        self.assertEqual(self.admin.recovery_code_count, 10)
+        if "audit.event" in self.env:
+            self.assertTrue(self.audit("totp.recovery_codes.generate", "success"))
+        # each logs in once
+        self.opener.cookies.clear()
+        self.form_login("mfa.admin", "mfa-admin-password")
+        page = self.url_open("/web/login/totp").text
+        self.assertEqual(self.post_code("/web/login/totp", codes[3], page).status_code, 303)
+        self.assertEqual(self.session_uid(), self.admin.id)
+        with self.assertRaisesRegex(AccessDenied, "not valid"):
+            self.admin.with_user(self.admin)._recovery_code_check(codes[3])
+
+    def test_renew_codes_from_preferences_tour(self):
+        """A Viewer renews their codes in Preferences and sees them in a dialog."""
+        viewer = new_test_user(self.env, "recovery.viewer", "security_roles.group_role_viewer")
+        viewer.sudo().totp_secret = pyotp.random_base32()
+        self.start_tour("/odoo", "auth_saml_recovery_codes", login="recovery.viewer")
+        viewer.invalidate_recordset()
+        self.assertEqual(viewer.recovery_code_count, 10)
 
     def test_enrolment_redirect_is_local_only(self):
         for target in ("javascript:alert(1)", "//evil.example.com/", "https://evil.example.com/"):
@@ -170,7 +245,6 @@ class TestMfaPolicy(LoginCase):
 
     def test_required_2fa_cannot_be_turned_off_by_its_user(self):
         self.admin.sudo().totp_secret = pyotp.random_base32()
-        from odoo.exceptions import UserError  # noqa: PLC0415
         with self.assertRaisesRegex(UserError, "requires two-factor"):
             self.admin.with_user(self.admin).action_totp_disable()
         self.assertEqual(self.admin._mfa_url(), "/web/login/totp")
