@@ -6,7 +6,7 @@
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",
-    "depends": ["base", "base_setup", "web", "mail", "auth_totp"],
+    "depends": ["base", "base_setup", "web", "mail", "auth_totp", "auth_signup"],
     "data": [
         "security/security_roles_groups.xml",
         "security/ir.model.access.csv",

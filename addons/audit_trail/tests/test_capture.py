@@ -20,18 +20,19 @@ from .common import AuditCase, last_event_id
 @tagged("post_install", "-at_install")
 class TestCapture(AuditCase):
     def test_changes_to_audited_models_with_old_and_new_values(self):
-        ICP = self.env["ir.config_parameter"].with_user(self.admin)
+        # system parameters are the Owner's (security_roles)
+        ICP = self.env["ir.config_parameter"].with_user(self.owner)
         ICP.set_param("audit.test.param", "one")
         ICP.set_param("audit.test.param", "two")
         param = ICP.sudo().search([("key", "=", "audit.test.param")])
-        param.with_user(self.admin).unlink()
+        param.with_user(self.owner).unlink()
         self.Event._seal()  # the sealer fills in the login snapshot
         create, write, unlink = self.events([("model", "=", "ir.config_parameter"),
                                              ("res_id", "=", param.id)])
         self.assertEqual((create.action, write.action, unlink.action), ("create", "write", "unlink"))
         for event in (create, write, unlink):
             self.assertEqual((event.category, event.outcome, event.uid, event.login),
-                             ("resource_change", "success", self.admin.id, "role.admin"))
+                             ("resource_change", "success", self.owner.id, "admin"))
         self.assertEqual(json.loads(create.changes)["value"], [None, "one"])
         self.assertEqual(json.loads(write.changes), {"value": ["one", "two"]})
         self.assertEqual(unlink.res_name, "audit.test.param")
@@ -45,7 +46,7 @@ class TestCapture(AuditCase):
         change = self.events([("model", "=", "res.users"), ("action", "=", "write"),
                               ("res_id", "=", self.editor.id)])[-1:]
         self.assertIn(self.groups["admin"].id, json.loads(change.changes)["groups_id"][1])
-        group.with_user(self.admin).write({"users": [(4, self.viewer.id)]})
+        group.with_user(self.owner).write({"users": [(4, self.viewer.id)]})  # groups: the Owner's
         self.assertTrue(self.events([("model", "=", "res.groups"), ("res_id", "=", group.id)]))
 
     def test_unaudited_models_are_silent_until_configured(self):
@@ -145,9 +146,9 @@ class TestCapture(AuditCase):
         self.assertTrue(partner)
 
     def test_a_set_command_keeps_the_links_the_user_cannot_see(self):
-        """The snapshot of a many2many is read as the user: an Admin who
-        replaces a group's members removes only the users he can see (the
-        portal users of a company he has not selected stay)."""
+        """The snapshot of a many2many is read as the user: the Owner (who alone
+        edits groups) replacing a group's members removes only the users of the
+        selected companies (the portal users of another company stay)."""
         other = self.env["res.company"].create({"name": "Hidden Co"})
         hidden = self.env["res.users"].create({
             "name": "Hidden portal user", "login": "audit.hidden.portal",
@@ -156,7 +157,7 @@ class TestCapture(AuditCase):
         group = self.env["res.groups"].create({"name": "Audit set test",
                                                "users": [(6, 0, [hidden.id, self.viewer.id])]})
         self.env.invalidate_all()
-        as_admin = group.with_user(self.admin).with_context(
+        as_admin = group.with_user(self.owner).with_context(
             allowed_company_ids=self.env.company.ids)
         self.assertNotIn(hidden, as_admin.users)
         as_admin.write({"users": [Command.set([self.viewer.id, self.editor.id])]})
@@ -164,7 +165,7 @@ class TestCapture(AuditCase):
         self.assertEqual(group.users, hidden | self.viewer | self.editor)
         changes = [json.loads(event.changes) for event in self.events(
             [("model", "=", "res.groups"), ("res_id", "=", group.id), ("action", "=", "write"),
-             ("uid", "=", self.admin.id)])]
+             ("uid", "=", self.owner.id)])]
         self.assertEqual([change["users"] for change in changes if "users" in change],
                          [[sorted(self.viewer.ids), sorted((self.viewer | self.editor).ids)]])
 

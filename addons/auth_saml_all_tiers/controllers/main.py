@@ -10,6 +10,7 @@ import qrcode
 
 from odoo import http
 from odoo.addons.auth_totp.controllers.home import Home as TotpHome
+from odoo.addons.security_roles.actor import set_request_principal
 from odoo.addons.web.controllers.session import Session as SessionController
 from odoo.addons.web.controllers.utils import _get_login_redirect_url
 from odoo.exceptions import AccessDenied
@@ -212,6 +213,8 @@ class Home(TotpHome):
         # sudo: the half-logged-in user, who gave their password
         user = request.env["res.users"].sudo().browse(request.session.pre_uid) \
             if request.session.pre_uid and not request.session.uid else None
+        if user:  # who acts on this page (a trusted device, a recovery code) is that user
+            set_request_principal(user.id)
         if not (user and user.totp_enabled and request.httprequest.method == "POST"
                 and looks_like_recovery_code(token)):
             return super().web_totp(redirect=redirect, **kwargs)
@@ -240,6 +243,8 @@ class Home(TotpHome):
             return request.redirect("/web/login")
         # sudo: the half-logged-in user, who gave their password
         user = request.env["res.users"].sudo().browse(request.session.pre_uid)
+        # who acts here is that user, enrolling their own authenticator
+        set_request_principal(user.id)
         if user.totp_enabled or user._mfa_url() != "/web/login/totp/enroll":
             return request.redirect(self._login_redirect(user.id, redirect=redirect))
         enrolment = request.session.get("totp_enroll") or {}

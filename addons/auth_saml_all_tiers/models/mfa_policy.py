@@ -155,6 +155,7 @@ class ResUsersMfaPolicy(models.Model):
 class AuthRecoveryCode(models.Model):
     _name = "auth.recovery.code"
     _description = "Two-Factor Recovery Code"
+    _security_credential_owner = "user_id"  # only the user, or someone above, renews them
     _log_access = False
 
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True,

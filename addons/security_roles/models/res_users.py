@@ -242,14 +242,14 @@ class ResUsers(models.Model):
 
     @api.model
     def _security_group_sets(self, uids):
-        """{uid: frozenset(group ids)}: internal groups only (an internal user
-        cannot hold Portal, which is below, not beside, their rights)."""
+        """{uid: frozenset(group ids)}, without the Portal and Public user types
+        (below an internal user's rights, which no internal user can hold)."""
         self.env["res.users"].flush_model(["groups_id"])
+        below = [group.id for group in (self.env.ref("base.group_portal"),
+                                        self.env.ref("base.group_public"))]
         rows = self.env.execute_query(SQL(
-            "SELECT r.uid, array_agg(r.gid) FROM res_groups_users_rel r"
-            " JOIN res_groups g ON g.id = r.gid"
-            " WHERE r.uid IN %s AND NOT coalesce(g.share, false) GROUP BY r.uid",
-            tuple(uids)))
+            "SELECT uid, array_agg(gid) FROM res_groups_users_rel"
+            " WHERE uid IN %s AND gid NOT IN %s GROUP BY uid", tuple(uids), tuple(below)))
         return {uid: frozenset(gids) for uid, gids in rows}
 
     def _security_strip_demoted(self, old_roles):
@@ -278,6 +278,17 @@ class ResUsers(models.Model):
             scope = env["res.users.apikeys"]._security_use_key(uid, passwd)
         actor.mark_rpc_principal(db, uid, scope)
         return res
+
+    @api.model
+    def signup(self, values, token=None):
+        if not token:
+            return super().signup(values, token)
+        # a valid reset/invitation token proves its user: the password it sets
+        # is that user's own change (an invalid one raises here)
+        partner = self.env["res.partner"].sudo()._signup_retrieve_partner(
+            token, check_validity=True, raise_exception=True)
+        with actor.acting_for(partner.user_ids[:1].id or None):
+            return super().signup(values, token)
 
     @classmethod
     def _login(cls, db, credential, user_agent_env):
