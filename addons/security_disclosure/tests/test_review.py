@@ -149,9 +149,13 @@ class TestReviewFindings(TransactionCase):
         self.assertEqual(self.team.users, members)
         self.assertFalse(self.out_admin.has_group(TEAM))
         self.assertTrue(self.env.ref("security_disclosure.rule_security_advisory_outside").active)
-        # Outside the team's protections, Settings still works as before.
-        self.env.ref("security_roles.group_role_editor").with_env(admin_env).write(
-            {"comment": "still editable"})
+        # Other groups are no more an Admin's: security definitions are the Owner's
+        # (security_roles), who still edits them.
+        with self.assertRaisesRegex(AccessError, "Only the Owner can"):
+            self.env.ref("security_roles.group_role_editor").with_env(admin_env).write(
+                {"comment": "not editable"})
+        self.env.ref("security_roles.group_role_editor").with_user(self.owner).write(
+            {"comment": "editable by the Owner"})
 
     def test_h3_team_admin_and_owner_manage_membership_audited(self):
         self.out_editor.with_user(self.team_admin).write({"groups_id": [(4, self.team.id)]})
