@@ -9,14 +9,18 @@ export class TechnicalAccessSystray extends Component {
     static template = "security_roles.TechnicalAccessSystray";
     static props = {};
 
+    get end() {
+        return deserializeDateTime(session.security_technical_access_until);
+    }
+
     get until() {
-        return formatDateTime(deserializeDateTime(session.security_technical_access_until));
+        return this.end.toFormat("HH:mm");
     }
 
     get title() {
         return _t(
             "Until %s you can do what the Owner can: code, views, access rights, modules, mail servers, sign-in providers and system parameters. Every use is audited.",
-            this.until
+            formatDateTime(this.end)
         );
     }
 }

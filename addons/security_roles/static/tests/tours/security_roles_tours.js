@@ -116,7 +116,7 @@ registry.category("web_tour.tours").add("security_roles_grant_technical_access",
         },
         {
             content: "The grant runs, and the form says so plainly",
-            trigger: ".o_form_view .alert-danger:contains(can do what the Owner can until)",
+            trigger: ".o_form_view .alert-danger:contains(this Admin can do what the Owner can)",
         },
         {
             content: "The chatter tells the Owner",
