@@ -106,4 +106,5 @@ def functional_params(settings_params, suite_functional):
     """The system parameters an Admin may set: those of Settings pages that no
     never-functional pattern names, and those the suite's addons name."""
     return frozenset(key for key in settings_params
-                     if not matches(key, NEVER_FUNCTIONAL_PARAMS)) | frozenset(suite_functional)
+                     if not matches(key, NEVER_FUNCTIONAL_PARAMS)
+                     and not matches(key, SECRET_PARAMS)) | frozenset(suite_functional)

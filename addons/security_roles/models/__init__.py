@@ -12,3 +12,6 @@ from . import security_permission_matrix
 from . import security_technical_access
 from . import viewer_personal
 from . import ir_module_module
+from . import mail_alias
+from . import mail_render_mixin
+from . import res_device

@@ -2,6 +2,8 @@ import contextvars
 
 from odoo import fields, models
 
+from ..surfaces import SECRET_PARAMS, matches
+
 # Set while a Settings page is saved: see res.users._security_settings_apply_allows.
 _SETTINGS_APPLY = contextvars.ContextVar("security_roles_settings_apply", default=False)
 # What saving Settings writes on the code's behalf: feature groups implied to
@@ -24,6 +26,16 @@ class ResConfigSettings(models.TransientModel):
 
     def _compute_security_technical_actor(self):
         self.security_technical_actor = self.env["res.users"]._security_technical_actor()
+
+    def default_get(self, fields_list):
+        res = super().default_get(fields_list)
+        if not self.env["res.users"]._security_technical_actor():
+            # secrets (API tokens, client secrets) are not shown to Admins
+            for name, field in self._fields.items():
+                key = getattr(field, "config_parameter", None)
+                if key and name in res and matches(key, SECRET_PARAMS):
+                    res[name] = False
+        return res
 
     def execute(self):
         skip = set()

@@ -139,7 +139,7 @@ class TestTechnicalSurfaces(RolesCase):
                     "auth_signup.reset_password", "base.template_portal_user_id",
                     "some.unknown.key"):
             with self.subTest(key=key), self.assertRaises(AccessError):
-                ICP.sudo().set_param(key, "optional")
+                ICP.sudo().set_param(key, "changed-by-an-admin")
         secret = ICP.sudo().search([("key", "=", "database.secret")])
         with self.assertRaises(AccessError):
             ICP.get_param("database.secret")
@@ -272,6 +272,13 @@ class TestCredentials(RolesCase):
 class TestTechnicalAccess(RolesCase):
     """The Owner lends one Admin the technical surfaces, for a while."""
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # one running grant at a time: none from elsewhere in this database
+        cls.env.cr.execute("UPDATE security_technical_access SET revoked_at = now()"
+                           " WHERE revoked_at IS NULL")
+
     def grant(self, hours=2.0, user=None):
         return self.env["security.technical.access"].with_user(self.owner).create({
             "user_id": (user or self.admin).id, "reason": "install the Sales app",
@@ -381,6 +388,8 @@ class TestOwnerLoginMethods(RolesCase):
 
     def test_provider_set_up_by_a_granted_admin_does_not_log_in_the_owner(self):
         Users = self.env["res.users"]
+        self.env.cr.execute("UPDATE security_technical_access SET revoked_at = now()"
+                            " WHERE revoked_at IS NULL")
         self.env["security.technical.access"].with_user(self.owner).create({
             "user_id": self.admin.id, "reason": "SSO", "duration_hours": 1})
         provider = self.provider(self.admin)
@@ -397,3 +406,68 @@ class TestOwnerLoginMethods(RolesCase):
         Users._security_check_login_method(self.owner.id, "saml")
         # other users are not concerned
         Users._security_check_login_method(self.admin.id, "saml")
+
+
+@tagged("post_install", "-at_install")
+class TestReviewedPaths(RolesCase):
+    """Paths a hostile review found: code that runs later as the server."""
+
+    @mute_logger("odoo.addons.security_roles.models.base")
+    def test_templates_with_code_are_the_owners(self):
+        unsafe = '<t t-out="object.env[\'ir.config_parameter\'].sudo().get_param(\'database.secret\')"/>'
+        vals = {"name": "x", "model_id": self.env.ref("base.model_res_users").id,
+                "body_html": unsafe}
+        with self.assertRaises(AccessError):
+            self.env["mail.template"].with_user(self.admin).create(vals)
+        plain = self.env["mail.template"].with_user(self.admin).create(
+            dict(vals, body_html='<p>Hello <t t-out="object.name"/></p>'))
+        with self.assertRaises(AccessError):
+            plain.with_user(self.admin).write({"body_html": unsafe})
+        self.env["mail.template"].with_user(self.owner).create(vals)
+
+    @mute_logger("odoo.addons.security_roles.models.base")
+    def test_no_alias_on_grants_or_surfaces(self):
+        for model in ("security.technical.access", "ir.actions.server"):
+            with self.subTest(model=model), self.assertRaises(AccessError):
+                self.env["mail.alias"].with_user(self.admin).create({
+                    "alias_name": model.replace(".", "-"),
+                    "alias_model_id": self.env["ir.model"]._get_id(model),
+                    "alias_defaults": "{}"})
+        # nor can server code (the mail gateway is the superuser) grant access
+        with self.assertRaises(AccessError):
+            self.env["security.technical.access"].create({
+                "user_id": self.admin.id, "reason": "by e-mail", "duration_hours": 8})
+
+    def test_asset_bundles_are_not_rewritten(self):
+        bundle = self.env["ir.attachment"].create({
+            "name": "web.assets_test.min.js", "url": "/web/assets/1/web.assets_test.min.js",
+            "raw": b"console.log('genuine')", "mimetype": "application/javascript",
+            "res_model": "ir.ui.view", "public": True})
+        with self.assertRaises(AccessError):
+            bundle.with_user(self.admin).sudo().write({"raw": b"steal(document.cookie)"})
+        self.assertEqual(bundle.raw, b"console.log('genuine')")
+
+    def test_sessions_of_a_user_above_are_not_revoked(self):
+        self.env["res.device.log"].create({
+            "session_identifier": "owner-session", "user_id": self.owner.id,
+            "first_activity": fields.Datetime.now(), "last_activity": fields.Datetime.now(),
+            "revoked": False})
+        device = self.env["res.device"].search([("session_identifier", "=", "owner-session")])
+        self.assertTrue(device)
+        with self.assertRaises(AccessError):
+            device.with_user(self.admin)._revoke()
+
+    def test_settings_hide_secrets_from_admins(self):
+        self.env["ir.config_parameter"].set_param("mail.twilio_account_token", "tw-secret")
+        if "twilio_account_token" not in self.env["res.config.settings"]._fields:
+            self.skipTest("no Twilio settings in this database")
+        values = self.env["res.config.settings"].with_user(self.admin).default_get(
+            ["twilio_account_token"])
+        self.assertFalse(values.get("twilio_account_token"))
+        self.env["res.config.settings"].with_user(self.admin).create(
+            {"security_inactive_days": 60}).execute()
+        self.assertEqual(self.env["ir.config_parameter"].get_param(
+            "mail.twilio_account_token"), "tw-secret")
+        values = self.env["res.config.settings"].with_user(self.owner).default_get(
+            ["twilio_account_token"])
+        self.assertEqual(values.get("twilio_account_token"), "tw-secret")
