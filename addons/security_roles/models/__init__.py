@@ -15,3 +15,4 @@ from . import ir_module_module
 from . import mail_alias
 from . import mail_render_mixin
 from . import res_device
+from . import ir_model_data

@@ -471,3 +471,13 @@ class TestReviewedPaths(RolesCase):
         values = self.env["res.config.settings"].with_user(self.owner).default_get(
             ["twilio_account_token"])
         self.assertEqual(values.get("twilio_account_token"), "tw-secret")
+
+    def test_imports_do_not_reserve_module_external_ids(self):
+        result = self.env["res.partner"].with_user(self.admin).load(
+            ["id", "name"], [["sale.reserved_partner", "Reserved"]])
+        self.assertFalse(result["ids"])
+        self.assertFalse(self.env.ref("sale.reserved_partner", raise_if_not_found=False))
+        result = self.env["res.partner"].with_user(self.admin).load(
+            ["id", "name"], [["my_partner_1", "Imported"]])
+        self.assertTrue(result["ids"])
+        self.assertTrue(self.env.ref("__import__.my_partner_1"))
