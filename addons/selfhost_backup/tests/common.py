@@ -14,6 +14,7 @@ from odoo.tools.misc import exec_pg_environ
 
 from odoo.addons.security_roles.tests.common import role_users
 
+from ..lib import pipeline
 from ..lib import s3 as s3lib
 
 S3_VARS = ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY", "BUCKET")
@@ -38,10 +39,9 @@ def pg_connect(dbname):
 
 
 def drop_database(name):
-    conn = pg_connect("postgres")
-    with conn.cursor() as cr:
-        cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    # the module's own drop: it waits out an autovacuum worker that has just
+    # started on the new database (FORCE cannot end a superuser's backend)
+    pipeline._drop_database(exec_pg_environ(), name)
     shutil.rmtree(config.filestore(name), ignore_errors=True)
 
 
