@@ -76,14 +76,20 @@ def is_server(env):
 
 
 @contextlib.contextmanager
-def acting_for(uid):
-    """Within the block, the credentials of `uid` may be changed as if `uid`
-    were acting (a reset-password token or a pending login proved it)."""
-    token = _ACTING_FOR.set(uid)
+def flag(var, value=True):
+    """Set a context variable for the block: the suite's server-side flows mark
+    themselves this way, never with a context key an RPC caller could send."""
+    token = var.set(value)
     try:
         yield
     finally:
-        _ACTING_FOR.reset(token)
+        var.reset(token)
+
+
+def acting_for(uid):
+    """Within the block, the credentials of `uid` may be changed as if `uid`
+    were acting (a reset-password token or a pending login proved it)."""
+    return flag(_ACTING_FOR, uid)
 
 
 def acting_for_uid():

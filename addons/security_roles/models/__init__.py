@@ -1,4 +1,5 @@
 from . import base
+from . import ir_attachment
 from . import ir_config_parameter
 from . import ir_http
 from . import ir_model_access

@@ -1,4 +1,3 @@
-import contextlib
 import contextvars
 import logging
 
@@ -7,6 +6,7 @@ from odoo.exceptions import AccessError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from .. import actor
 from .res_config_settings import _SKIP_PARAMS
 from ..surfaces import SECRET_PARAMS, functional_params, matches
 
@@ -15,13 +15,8 @@ _logger = logging.getLogger(__name__)
 _GUESSING_BASE_URL = contextvars.ContextVar("security_roles_guessing_base_url", default=False)
 
 
-@contextlib.contextmanager
 def _guessing_base_url():
-    token = _GUESSING_BASE_URL.set(True)
-    try:
-        yield
-    finally:
-        _GUESSING_BASE_URL.reset(token)
+    return actor.flag(_GUESSING_BASE_URL)
 
 
 class IrConfigParameter(models.Model):

@@ -2,6 +2,7 @@ import contextvars
 
 from odoo import fields, models
 
+from .. import actor
 from ..surfaces import SECRET_PARAMS, matches
 
 # Set while a Settings page is saved: see res.users._security_settings_apply_allows.
@@ -20,12 +21,6 @@ class ResConfigSettings(models.TransientModel):
         string="Inactive after (days)", default=90,
         config_parameter="security_roles.inactive_days",
         help="The access review flags users who have not logged in for this many days.")
-    security_technical_actor = fields.Boolean(
-        compute="_compute_security_technical_actor",
-        help="Whoever saves these settings may install modules and change technical settings.")
-
-    def _compute_security_technical_actor(self):
-        self.security_technical_actor = self.env["res.users"]._security_technical_actor()
 
     def default_get(self, fields_list):
         res = super().default_get(fields_list)
@@ -41,13 +36,8 @@ class ResConfigSettings(models.TransientModel):
         skip = set()
         if not self.env["res.users"]._security_technical_actor():
             skip = self._security_owner_params_unchanged()
-        token = _SETTINGS_APPLY.set(True)
-        skip_token = _SKIP_PARAMS.set(frozenset(skip))
-        try:
+        with actor.flag(_SETTINGS_APPLY), actor.flag(_SKIP_PARAMS, frozenset(skip)):
             return super().execute()
-        finally:
-            _SETTINGS_APPLY.reset(token)
-            _SKIP_PARAMS.reset(skip_token)
 
     def _security_owner_params_unchanged(self):
         """An Admin saves a Settings page that also shows the Owner's settings:

@@ -1,4 +1,3 @@
-import contextlib
 import contextvars
 
 from odoo import api, models, tools
@@ -15,13 +14,8 @@ from ..roles import ROLE_ORDER, ROLE_XMLIDS
 _OWNER_CHANGE = contextvars.ContextVar("security_roles_owner_change", default=False)
 
 
-@contextlib.contextmanager
 def owner_change_allowed():
-    token = _OWNER_CHANGE.set(True)
-    try:
-        yield
-    finally:
-        _OWNER_CHANGE.reset(token)
+    return actor.flag(_OWNER_CHANGE)
 
 
 class ResGroups(models.Model):

@@ -18,7 +18,6 @@ ROLE_SELECTION = [
     ("owner", "Owner"),
 ]
 # Fields of the Owner's record that nobody else may change.
-OWNER_CREDENTIAL_FIELDS = ("login", "password", "new_password")  # Owner: never archived
 DEFAULT_INACTIVE_DAYS = 90
 # Login methods other than the password, and where their configuration lives
 # (model, the user's field pointing at it or None).
@@ -129,7 +128,7 @@ class ResUsers(models.Model):
             name for name in self._security_credential_fields() & set(vals)
             # the web client and imports re-send unchanged values
             if name not in ("login", "email") or any(u[name] != vals[name] for u in self)}
-        sensitive = "active" in vals or any(vals.get(f) for f in OWNER_CREDENTIAL_FIELDS)
+        sensitive = "active" in vals  # the Owner is never archived
         if credentials:
             self._security_check_credential_change(
                 self.env._("the login, password, e-mail or sign-in methods"))

@@ -178,12 +178,9 @@ class SecurityTechnicalAccess(models.Model):
                 user=self.user_id.name, operation=operation, model=model_name))
 
     def _security_bookkeeping_write(self, vals):
-        token = _BOOKKEEPING.set(True)
-        try:
+        with actor.flag(_BOOKKEEPING):
             # sudo: fields no user writes, set by this model's own flow
             self.sudo().write(vals)
-        finally:
-            _BOOKKEEPING.reset(token)
 
     def _security_announce(self, action, message):
         self._security_audit(action, {"reason": self.reason, "until": str(self.date_end)})
