@@ -41,6 +41,7 @@ ADMIN_FIELDS = {"approver_ids", "embargo_date"}
 
 class SecurityAdvisory(models.Model):
     _name = "security.advisory"
+    _security_confidential = True
     _description = "Security advisory"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
@@ -524,6 +525,7 @@ class SecurityAdvisory(models.Model):
 
 class SecurityAdvisoryRevision(models.Model):
     _name = "security.advisory.revision"
+    _security_confidential = True
     _description = "Security advisory revision"
     _order = "advisory_id, number"
 
@@ -537,6 +539,7 @@ class SecurityAdvisoryRevision(models.Model):
 class SecurityAdvisoryReceipt(models.Model):
     """A recipient of a private broadcast, and whether they acknowledged it."""
     _name = "security.advisory.receipt"
+    _security_confidential = True
     _description = "Security advisory receipt"
     _order = "advisory_id, id"
     _rec_name = "partner_id"

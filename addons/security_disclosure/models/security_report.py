@@ -44,6 +44,7 @@ WORKFLOW_FIELDS = {"state", "triage_outcome", "acknowledged_date", "triaged_date
 
 class SecurityReport(models.Model):
     _name = "security.report"
+    _security_confidential = True
     _description = "Vulnerability report"
     _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "received_date desc, id desc"

@@ -41,6 +41,11 @@ class Base(models.AbstractModel):
     _security_credential_owner = False
     # records Odoo writes for itself on a user's behalf (logs, caches, throttles)
     _security_bookkeeping = False
+    # records whose content stays within a team (embargoed reports and
+    # advisories): what the suite records about them elsewhere (the audit
+    # trail) carries which fields changed, never their values. Code, not data:
+    # no Admin can switch it off.
+    _security_confidential = False
 
     @api.model_create_multi
     def create(self, vals_list):
