@@ -6,3 +6,4 @@ from . import wizard
 def post_load():
     from .sentry_setup import setup
     setup()
+

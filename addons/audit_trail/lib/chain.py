@@ -86,7 +86,29 @@ def verify_export(lines, events_by_sequence=None):
     header = records[0] if records and records[0].get("type") == "public_key" else None
     if not header:
         return ["the export has no public key header"]
+    # a final export (before uninstalling) carries the events too: their links
+    events = [record for record in records[1:] if record.get("type") == "event"]
+    previous = None
+    for event in events:
+        if event["hash"] != link(event["prev_hash"], event["digest"]):
+            problems.append(f"event {event['sequence']}: its hash does not match")
+        if previous and (event["sequence"] != previous["sequence"] + 1
+                         or event["prev_hash"] != previous["hash"]):
+            problems.append(f"event {event['sequence']}: not linked to the one before")
+        previous = event
+    first = 0
+    if events and events_by_sequence is None:
+        # checkpoints older than the retained events are checked by signature only
+        events_by_sequence = {event["sequence"]: event["hash"] for event in events}
+        first = events[0]["sequence"]
     for record in records[1:]:
+        if record.get("type") == "event" or record["sequence"] < first:
+            if record.get("type") != "event":
+                payload = checkpoint_payload(record["database"], record["sequence"],
+                                             record["hash"], record["signed_at"])
+                if not verify_signature(header["public_key"], payload, record["signature"]):
+                    problems.append(f"checkpoint {record['sequence']}: bad signature")
+            continue
         payload = checkpoint_payload(record["database"], record["sequence"], record["hash"],
                                      record["signed_at"])
         if not verify_signature(header["public_key"], payload, record["signature"]):

@@ -9,3 +9,5 @@ from . import ir_model_access
 from . import res_users
 from . import res_users_apikeys
 from . import res_config_settings
+from . import ir_cron
+from . import ir_module_module

@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 
 class BigInteger(fields.Integer):
@@ -15,14 +14,19 @@ class AuditAppendOnly(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):  # pylint: disable=method-required-super
-        raise AccessError(self.env._("%s records are written by the system only.",
-                                     self._description))
+        self.browse()._security_refuse("create", self.env._(
+            "%s records are written by the system only.", self._description))
 
     def write(self, vals):  # pylint: disable=method-required-super
-        raise AccessError(self.env._("%s records cannot be changed.", self._description))
+        self._security_refuse("write", self.env._("%s records cannot be changed.",
+                                                  self._description))
 
-    @api.ondelete(at_uninstall=False)
-    def _unlink_never(self):
-        raise AccessError(self.env._(
-            "%s records cannot be deleted; only the retention policy removes expired ones.",
-            self._description))
+    def unlink(self):  # pylint: disable=method-required-super
+        # not an ondelete method: those are skipped under the uninstall flag,
+        # a context key any RPC caller can send; access rights do not matter
+        # either. Retention deletes in SQL; uninstalling drops the table.
+        if self:
+            self._security_refuse("unlink", self.env._(
+                "%s records cannot be deleted; only the retention policy removes expired ones.",
+                self._description))
+        return True

@@ -7,6 +7,8 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.security_roles import actor
+
 from ..lib import chain
 from .audit_append_only import BigInteger
 
@@ -118,6 +120,63 @@ class AuditCheckpoint(models.Model):
             lines.append(json.dumps({"database": uuid, "sequence": cp.sequence, "hash": cp.hash,
                                      "signed_at": cp.signed_at.isoformat(),
                                      "signature": cp.signature, "key_id": cp.key_id}))
+        return lines
+
+    @api.model
+    def _final_export(self):
+        """Before the audit trail goes (uninstall): a last event, sealed; a
+        checkpoint of the head, signed; and an export of the whole chain with
+        its checkpoints, written outside the database (data_dir, or
+        audit_final_export_dir in odoo.conf). Returns the file's path."""
+        if not self._private_key():
+            raise UserError(self.env._(
+                "The audit trail can only be removed with a signing key configured "
+                "(AUDIT_SIGNING_KEY or audit_signing_key in odoo.conf): it first leaves a "
+                "signed checkpoint and an export of the whole chain."))
+        Event = self.env["audit.event"].sudo()
+        principal = actor.acting_uid(self.env)
+        Event._log_sealed("security_event", "audit_trail.uninstall",
+                          user=self.env["res.users"].browse(principal),
+                          details={"database": self.env.cr.dbname})
+        while Event._seal():
+            pass
+        self._checkpoint_head()
+        lines = self._export_lines_all()
+        folder = tools.config.get("audit_final_export_dir") or os.path.join(
+            tools.config["data_dir"], "audit_trail", self.env.cr.dbname)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        stamp = datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+        path = os.path.join(folder, f"final-{stamp}.jsonl")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        _logger.warning("audit trail of %s exported to %s before its removal",
+                        self.env.cr.dbname, path)
+        self.env["audit.alert"].raise_alert(
+            "audit_trail_removed", self.env._("The audit trail is being removed"),
+            self.env._("%(user)s is uninstalling the audit trail. Its events, checkpoints and "
+                       "a signed final checkpoint were exported to %(path)s on the server.",
+                       user=self.env["res.users"].sudo().browse(principal).name
+                       or self.env._("The server"), path=path),
+            severity="critical", dedupe_minutes=0)
+        return path
+
+    @api.model
+    def _export_lines_all(self):
+        """The checkpoint export followed by every sealed event, oldest first."""
+        lines = self.sudo()._export_lines()
+        uuid = self._database_uuid()
+        Event = self.env["audit.event"].sudo()
+        last = 0
+        while True:
+            events = Event.search([("sequence", ">", last)], order="sequence", limit=5000)
+            if not events:
+                break
+            for event in events:
+                lines.append(json.dumps({"type": "event", "database": uuid, "digest": event.digest,
+                                         **event._export_row()}, sort_keys=True))
+            last = events[-1].sequence
+            events.invalidate_recordset()
         return lines
 
     def action_export(self):

@@ -4,15 +4,18 @@ import re
 import threading
 from datetime import datetime, timedelta
 
+import psycopg2.errors
 import psycopg2.extensions
 
 from odoo import api, fields, models
 from odoo.http import request
 from odoo.tools import SQL
 
+from odoo.addons.security_roles import actor
 from odoo.addons.security_roles.models.cursors import independent_cursor
 
 from ..lib import chain
+from ..lib.scrub import FILTERED, is_secret_name
 from .audit_append_only import BigInteger
 
 _logger = logging.getLogger(__name__)
@@ -69,6 +72,14 @@ def _keyword(query):
 
 def _json_default(value):
     return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _plain_value(value):
+    if isinstance(value, models.BaseModel):
+        return value.ids
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _json(value):
@@ -163,22 +174,86 @@ class AuditEvent(models.Model):
         so the rollback of the failing transaction keeps them. `changes` and
         `details` must already be free of secrets (see lib.scrub).
         """
-        if category not in dict(CATEGORIES) or outcome not in dict(OUTCOMES):
-            raise ValueError(f"unknown audit category/outcome: {category}/{outcome}")
-        uid = user.id if user else self.env.uid
-        row = {
-            "event_time": datetime.utcnow(),
-            "category": category, "action": action, "outcome": outcome,
-            "uid": uid or None, "login": login, **self._request_context(),
-            "model": model, "res_id": res_id, "res_name": res_name,
-            "changes": _json(changes), "details": _json(details),
-        }
+        row = self._event_row(category, action, outcome=outcome, model=model, res_id=res_id,
+                              res_name=res_name, changes=changes, details=details, user=user,
+                              login=login)
         if immediate is None:
             immediate = outcome in IMMEDIATE_OUTCOMES
         if immediate:
             self._insert_now([row])
         else:
             self._buffer([row])
+
+    @api.model
+    def _log_sealed(self, category, action, **kwargs):
+        """Record an event and seal it into the chain at once, committed on a
+        cursor of its own: it stands before whatever the current transaction
+        goes on to do. Returns its sequence (None if it could not be sealed now:
+        it is then recorded, and the next sealing run chains it)."""
+        row = self._event_row(category, action, **kwargs)
+        try:
+            with independent_cursor(self.env) as cr:
+                if cr is None:
+                    self._buffer([row])
+                    return None
+                self._insert(cr, [row])
+                cr.execute("SELECT currval(pg_get_serial_sequence('audit_event', 'id'))")
+                event_id = cr.fetchone()[0]
+                try:
+                    with cr.savepoint():
+                        self.with_env(self.env(cr=cr))._seal(wait=True)
+                except psycopg2.errors.LockNotAvailable:
+                    _logger.warning("audit event %s recorded, sealed by the next run", action)
+                cr.execute("SELECT sequence FROM audit_event WHERE id = %s", [event_id])
+                return cr.fetchone()[0]
+        except Exception:
+            _logger.exception("could not record the audit event %s", action)
+            raise
+
+    @api.model
+    def _log_weakening(self, records, operation, weakened):
+        """The Owner (or a technical-access Admin) weakens a protection: the
+        event is sealed before the change is made, and the Owner and Admins are
+        alerted. `weakened`: [(record, field name or None)]."""
+        fields_ = sorted({name for _record, name in weakened if name})
+        changes = {}
+        for record, name in weakened:
+            if name and record.id and not records._security_confidential:
+                value = FILTERED if is_secret_name(name) else record.sudo()[name]
+                changes.setdefault(str(record.id), {})[name] = _plain_value(value)
+        ids = sorted({record.id for record, _name in weakened if record.id})
+        principal = actor.acting_uid(self.env)
+        self._log_sealed(
+            "security_event", "protection.weakened", model=records._name,
+            res_id=ids[0] if len(ids) == 1 else None, user=self.env["res.users"].browse(principal),
+            details={"operation": operation, "records": ids[:50], "fields": fields_,
+                     "before": changes})
+        user = self.env["res.users"].sudo().browse(principal)
+        what = records._description or records._name
+        self.env["audit.alert"].raise_alert(
+            "protection_weakened", self.env._("Protection weakened: %s", what),
+            self.env._("%(user)s is %(operation)s %(what)s%(fields)s (records %(ids)s).",
+                       user=user.name or self.env._("The server"),
+                       operation={"create": self.env._("creating"),
+                                  "write": self.env._("changing"),
+                                  "unlink": self.env._("deleting")}[operation],
+                       what=what, fields=(": " + ", ".join(fields_)) if fields_ else "",
+                       ids=", ".join(map(str, ids)) or "-"),
+            severity="warning", dedupe_minutes=0)
+
+    @api.model
+    def _event_row(self, category, action, *, outcome="success", model=None, res_id=None,
+                   res_name=None, changes=None, details=None, user=None, login=None):
+        if category not in dict(CATEGORIES) or outcome not in dict(OUTCOMES):
+            raise ValueError(f"unknown audit category/outcome: {category}/{outcome}")
+        uid = user.id if user else self.env.uid
+        return {
+            "event_time": datetime.utcnow(),
+            "category": category, "action": action, "outcome": outcome,
+            "uid": uid or None, "login": login, **self._request_context(),
+            "model": model, "res_id": res_id, "res_name": res_name,
+            "changes": _json(changes), "details": _json(details),
+        }
 
     @api.model
     def _request_context(self):
@@ -291,15 +366,19 @@ class AuditEvent(models.Model):
     # Sealing: sequence numbers and hashes, in the background
     # ------------------------------------------------------------------
     @api.model
-    def _seal(self, limit=SEAL_BATCH):
+    def _seal(self, limit=SEAL_BATCH, wait=False):
         """Seal up to `limit` committed, unsealed events in one transaction.
         Returns how many were sealed. One sealer at a time (advisory lock);
-        writers never wait for it."""
+        writers never wait for it, unless `wait` (a few seconds at most)."""
         self._flush_buffer()
         cr = self.env.cr
-        cr.execute("SELECT pg_try_advisory_xact_lock(hashtext('audit_trail.seal'))")
-        if not cr.fetchone()[0]:
-            return 0
+        if wait:
+            cr.execute("SET LOCAL lock_timeout = '5s'")
+            cr.execute("SELECT pg_advisory_xact_lock(hashtext('audit_trail.seal'))")
+        else:
+            cr.execute("SELECT pg_try_advisory_xact_lock(hashtext('audit_trail.seal'))")
+            if not cr.fetchone()[0]:
+                return 0
         cr.execute("SELECT last_sequence, last_hash FROM audit_chain_state WHERE id = 1 FOR UPDATE")
         last_sequence, last_hash = cr.fetchone()
         cr.execute(SQL("SELECT id FROM audit_event WHERE sequence IS NULL ORDER BY id LIMIT %s",
@@ -454,8 +533,12 @@ class AuditEvent(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _retention_cutoffs(self):
+        from .audit_retention import retention_floor  # noqa: PLC0415 (imports this module)
         now = datetime.utcnow()
-        return {policy.category: now - timedelta(days=policy.days)
+        # never shorter than the floor, whatever the table says (a period set
+        # in SQL, an old value)
+        return {policy.category: now - timedelta(days=max(policy.days,
+                                                          retention_floor(policy.category)))
                 # sudo: the policy applies whoever runs the purge
                 for policy in self.env["audit.retention"].sudo().search([("days", ">", 0)])}
 

@@ -1,18 +1,62 @@
-from odoo import fields, models
+from odoo import api, fields, models, tools
+from odoo.exceptions import ValidationError
 
 from .audit_event import CATEGORIES
 
+# The security guide's retention periods: the floor nobody goes below, unless
+# the server's administrator lowers it in odoo.conf (audit_retention_floor_days).
+SEED_DAYS = {"authentication": 90, "authorization": 90, "resource_change": 365,
+             "api_access": 90, "security_event": 365}
+
+
+def retention_floor(category):
+    """The shortest retention of `category` in days: the seed default, or the
+    lower `audit_retention_floor_days` of odoo.conf."""
+    floor = SEED_DAYS.get(category, 365)
+    configured = tools.config.get("audit_retention_floor_days")
+    if configured not in (None, False, ""):
+        try:
+            floor = min(floor, max(int(configured), 1))
+        except (TypeError, ValueError):
+            pass
+    return floor
+
 
 class AuditRetention(models.Model):
-    """How long each category of event is kept (0 = forever)."""
+    """How long each category of event is kept (0 = forever). Admins may keep
+    events longer; only the Owner shortens a period, and never below the floor."""
     _name = "audit.retention"
     _description = "Audit Retention Policy"
     _order = "category"
+    _security_owner_fields = frozenset({"days", "category"})
+    _security_owner_create = True
+    _security_owner_unlink = True
 
     category = fields.Selection(CATEGORIES, required=True, readonly=True)
     days = fields.Integer(required=True, help="Events older than this are removed. 0 keeps them.")
+    floor_days = fields.Integer(string="Shortest allowed", compute="_compute_floor_days",
+                                help="No period goes below this (the security guide's default, "
+                                "or audit_retention_floor_days in odoo.conf).")
 
     _sql_constraints = [
         ("category_uniq", "unique(category)", "One retention period per category."),
         ("days_positive", "CHECK(days >= 0)", "The retention period cannot be negative."),
     ]
+
+    def _compute_floor_days(self):
+        for policy in self:
+            policy.floor_days = retention_floor(policy.category)
+
+    @api.constrains("days", "category")
+    def _check_floor(self):
+        for policy in self:
+            floor = retention_floor(policy.category)
+            if policy.days and policy.days < floor:
+                raise ValidationError(self.env._(
+                    "Events of category %(category)s are kept at least %(floor)s days "
+                    "(0 keeps them forever).",
+                    category=dict(CATEGORIES)[policy.category], floor=floor))
+
+    def _security_owner_change_is_safe(self, fname, old, new):
+        # keeping events longer (0: forever) weakens nothing
+        return fname == "days" and (new == 0 or (old != 0 and new >= old))

@@ -6,6 +6,13 @@ from odoo import api, models
 from ..lib.scrub import FILTERED, is_secret_name
 
 TEXT_LIMIT = 2000
+# what an event about a confidential record (or a field readable by a few
+# groups only) keeps of a value: the fact that it changed
+WITHHELD = "[Withheld]"
+# fields through which a record belongs to another one (messages, attachments,
+# followers, activities: model + res_id)
+MODEL_NAME_FIELDS = ("model", "res_model")
+ADMIN_GROUP = "security_roles.group_role_admin"
 
 
 def _plain(value, field):
@@ -24,6 +31,16 @@ def _plain(value, field):
     return value
 
 
+def _belongs_to(fields_, confidential):
+    """(many2one fields to a confidential model, fields naming the model of the
+    record this one belongs to: model/res_model beside res_id)."""
+    direct = [f.name for f in fields_.values()
+              if f.type == "many2one" and f.comodel_name in confidential]
+    named = [name for name in MODEL_NAME_FIELDS if name in fields_ and "res_id" in fields_
+             and fields_[name].type in ("char", "selection")] if confidential else []
+    return direct, named
+
+
 class Base(models.AbstractModel):
     """create/write/unlink of the audited models (Security > Audit > Audited
     Models) become resource_change events, sent with the transaction's next
@@ -34,6 +51,97 @@ class Base(models.AbstractModel):
         if self._transient or self._abstract:
             return None
         return self.env["audit.rule"]._rules_by_model().get(self._name)
+
+    # ------------------------------------------------------------------
+    # Confidentiality: what the events of a record may hold
+    # ------------------------------------------------------------------
+    @api.model
+    def _audit_confidential_models(self):
+        registry = self.env.registry
+        cached = registry.__dict__.get("_audit_confidential_models")
+        if cached is None:
+            cached = frozenset(name for name, cls in registry.items()
+                               if getattr(cls, "_security_confidential", False))
+            registry._audit_confidential_models = cached
+        return cached
+
+    @api.model
+    def _audit_confidential_paths(self):
+        """How a record of this model can belong to a confidential record:
+        (many2one fields to a confidential model, fields naming the model of
+        the record it belongs to, many2one fields to a model that has such
+        paths itself: a tracking value of a message, a notification). Computed
+        once per model class (classes are rebuilt with the registry)."""
+        cls = type(self)
+        paths = cls.__dict__.get("_audit_paths")
+        if paths is None:
+            confidential = self._audit_confidential_models()
+            direct, named, indirect = [], [], []
+            if confidential:
+                direct, named = _belongs_to(self._fields, confidential)
+                for field in self._fields.values():
+                    if field.type == "many2one" and field.comodel_name not in confidential \
+                            and any(_belongs_to(self.env[field.comodel_name]._fields,
+                                                confidential)):
+                        indirect.append(field.name)
+            paths = cls._audit_paths = (tuple(direct), tuple(named), tuple(indirect))
+        return paths
+
+    def _audit_confidential_ids(self, follow=True):
+        """Ids of the records of self whose content the trail must not hold:
+        confidential records, and records that belong to one (directly, or
+        through one many2one when `follow`)."""
+        if self._security_confidential:
+            return set(self._ids)
+        direct, named, indirect = self._audit_confidential_paths()
+        if not follow:
+            indirect = ()
+        if not (direct or named or indirect):
+            return set()
+        confidential = self._audit_confidential_models()
+        found = set()
+        for record in self.sudo().exists():  # sudo: decides what to hide, shows nothing
+            if any(record[name] for name in direct) or any(
+                    record[name] in confidential for name in named) or any(
+                    record[name]._audit_confidential_ids(follow=False) for name in indirect):
+                found.add(record.id)
+        return found
+
+    @api.model
+    def _audit_withheld_fields(self):
+        """Fields some Admins cannot read (`groups` none of which an Admin
+        holds): their events say that they changed, not to what."""
+        cls = type(self)
+        withheld = cls.__dict__.get("_audit_withheld")
+        if withheld is None:
+            admin = self.env.ref(ADMIN_GROUP, raise_if_not_found=False)
+            held = set((admin.sudo().trans_implied_ids | admin).ids) if admin else set()
+            withheld = set()
+            for field in self._fields.values():
+                if not field.groups or field.groups == ".":
+                    continue
+                ids = set()
+                for xmlid in field.groups.split(","):
+                    group = self.env.ref(xmlid.strip().lstrip("!"), raise_if_not_found=False)
+                    if group and not xmlid.strip().startswith("!"):
+                        ids.add(group.id)
+                if not ids & held:
+                    withheld.add(field.name)
+            withheld = cls._audit_withheld = frozenset(withheld)
+        return withheld
+
+    def _audit_withhold(self, changes_by_id, confidential_ids):
+        """Values the trail keeps as the fact of a change only."""
+        withheld = self._audit_withheld_fields()
+        if not (confidential_ids or withheld):
+            return changes_by_id
+        for rid, changes in changes_by_id.items():
+            if not changes:
+                continue
+            for name, values in changes.items():
+                if rid in confidential_ids or name in withheld:
+                    changes[name] = [None if v is None else WITHHELD for v in values]
+        return changes_by_id
 
     def _audit_fields(self, fnames):
         fields_ = self._fields
@@ -95,8 +203,10 @@ class Base(models.AbstractModel):
         if flags and flags[0]:
             fnames = {f for vals in vals_list for f in vals}
             snapshot = records._audit_snapshot(records._audit_fields(fnames))
-            records._audit_record("create", {rid: {f: [None, v] for f, v in values.items()}
-                                             for rid, values in snapshot.items()})
+            changes = {rid: {f: [None, v] for f, v in values.items()}
+                       for rid, values in snapshot.items()}
+            records._audit_record("create", records._audit_withhold(
+                changes, records._audit_confidential_ids()))
         return records
 
     def write(self, vals):
@@ -107,7 +217,9 @@ class Base(models.AbstractModel):
         if not fields_:
             return super().write(vals)
         before = self._audit_snapshot(fields_)
+        confidential = self._audit_confidential_ids()
         res = super().write(vals)
+        confidential |= self._audit_confidential_ids()  # moved in or out: both
         after = self._audit_snapshot(fields_)
         changes = {}
         for rid, old in before.items():
@@ -115,14 +227,16 @@ class Base(models.AbstractModel):
                     if v != after[rid][f] or v == FILTERED}
             if diff:
                 changes[rid] = diff
-        self._audit_record("write", changes)
+        self._audit_record("write", self._audit_withhold(changes, confidential))
         return res
 
     def unlink(self):
         flags = self._audit_flags() if self else None
         if not (flags and flags[2]):
             return super().unlink()
-        names = {record.id: record.display_name for record in self}
+        confidential = self._audit_confidential_ids()
+        names = {record.id: None if record.id in confidential else record.display_name
+                 for record in self}
         res = super().unlink()
         self._audit_record("unlink", {rid: None for rid in names}, names)
         return res

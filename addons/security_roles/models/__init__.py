@@ -17,3 +17,4 @@ from . import mail_alias
 from . import mail_render_mixin
 from . import res_device
 from . import ir_model_data
+from . import ir_cron

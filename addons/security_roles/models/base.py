@@ -46,6 +46,16 @@ class Base(models.AbstractModel):
     # trail) carries which fields changed, never their values. Code, not data:
     # no Admin can switch it off.
     _security_confidential = False
+    # What can lose or weaken a protection (backups, retention, audited
+    # models): only the Owner (or a technical-access Admin, or server code)
+    # changes these fields, creates (`_security_owner_create`) or deletes
+    # (`_security_owner_unlink`) the records `_security_owner_protected`
+    # returns. A change `_security_owner_change_is_safe` calls safe (a longer
+    # retention, a protection switched on) stays open to the model's users.
+    # When the Owner weakens one, `_security_record_weakening` reports it.
+    _security_owner_fields = frozenset()
+    _security_owner_create = False
+    _security_owner_unlink = False
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -72,6 +82,9 @@ class Base(models.AbstractModel):
             self._security_check_technical(operation, reason, vals=vals, vals_list=vals_list)
         if self._security_credential_field():
             self._security_check_credential_records(operation, vals_list)
+        if self._security_owner_fields or self._security_owner_create \
+                or self._security_owner_unlink:
+            self._security_check_owner_fields(operation, vals=vals, vals_list=vals_list)
         principal = actor.principal_uid()
         if principal and self.env["res.users"]._security_principal_role() == "viewer":
             self._security_check_viewer(operation, principal, vals=vals, vals_list=vals_list)
@@ -113,6 +126,59 @@ class Base(models.AbstractModel):
             uids = set(self.sudo().mapped(f"{field}.id"))
         self.env["res.users"].browse(uids)._security_check_credential_change(
             self._description or self._name)
+
+    # ------------------------------------------------------------------
+    # Owner's fields: what can lose or weaken a protection
+    # ------------------------------------------------------------------
+    def _security_owner_protected(self):
+        """The records of self whose owner fields are guarded (all by default)."""
+        return self
+
+    def _security_owner_change_is_safe(self, fname, old, new):
+        """Whether changing `fname` from `old` to `new` weakens nothing."""
+        return False
+
+    def _security_weakening(self, operation, vals=None, vals_list=None):
+        """[(record or model, field or None)] of what this operation weakens."""
+        if operation == "create":
+            return [(self, None)] if self._security_owner_create else []
+        protected = self._security_owner_protected()
+        if operation == "unlink":
+            return [(record, None) for record in protected] if self._security_owner_unlink \
+                else []
+        weakened = []
+        names = [name for name in vals if name in self._security_owner_fields]
+        for record in protected.sudo():  # sudo: compares values, returns none
+            for name in names:
+                field = self._fields[name]
+                old = field.convert_to_write(record[name], record)
+                new = field.convert_to_write(field.convert_to_cache(vals[name], record), record)
+                if (old or False) != (new or False) and \
+                        not record._security_owner_change_is_safe(name, old, new):
+                    weakened.append((record.sudo(False), name))
+        return weakened
+
+    def _security_check_owner_fields(self, operation, vals=None, vals_list=None):
+        if actor.is_server(self.env):
+            return
+        weakened = self._security_weakening(operation, vals=vals, vals_list=vals_list)
+        if not weakened:
+            return
+        Users = self.env["res.users"]
+        if not Users._security_technical_actor(use=(self._name, operation)):
+            what = sorted({self._fields[name].string for _record, name in weakened if name})
+            self._security_refuse(operation, self.env._(
+                "Only the Owner can %(operation)s %(model)s records in a way that can lose or "
+                "weaken a protection%(fields)s. Ask the Owner to do it.",
+                operation=OPERATION_LABELS[operation], model=self._description or self._name,
+                fields=(": " + ", ".join(what)) if what else ""))
+        self._security_record_weakening(operation, weakened, vals=vals)
+
+    def _security_record_weakening(self, operation, weakened, vals=None):
+        """The Owner (or a technical-access Admin) weakens a protection: the audit
+        trail, when installed, records it sealed before the change and alerts."""
+        if "audit.event" in self.env:
+            self.env["audit.event"]._log_weakening(self, operation, weakened)
 
     def _security_check_viewer(self, operation, principal, vals=None, vals_list=None):
         if not self._security_viewer_allowed(operation, principal, vals=vals,

@@ -10,6 +10,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
+from odoo.addons.security_roles import actor
+
 from ..lib import crypto, pipeline
 from ..lib import s3 as s3lib
 
@@ -17,13 +19,20 @@ _logger = logging.getLogger(__name__)
 
 OWNER = "security_roles.group_role_owner"
 ADMIN = "security_roles.group_role_admin"
-# where the backups go and with which credentials and protection: only the Owner
-# changes these (an Admin could otherwise send the stored or configured
-# credentials, and an unencrypted dump holding every secret, to a server of theirs)
+# Everything that can lose or expose backups is the Owner's: where they go,
+# with which credentials and protection (an Admin could otherwise send the
+# stored or configured credentials, and an unencrypted dump holding every
+# secret, to a server of theirs), how long they are kept, Object Lock,
+# server-side encryption and its key, the schedule, what is included, the
+# profile's name (the command line finds it by name) and the profile itself.
+# An Admin may only make a profile safer (see _security_owner_change_is_safe).
 OWNER_FIELDS = frozenset({
-    "endpoint_url", "region", "bucket", "prefix", "addressing_style", "encrypt",
-    "credentials_source", "config_name", "access_key_id", "secret_access_key",
-    "new_access_key_id", "new_secret_access_key"})
+    "name", "active", "endpoint_url", "region", "bucket", "prefix", "addressing_style",
+    "checksum_compat", "encrypt", "credentials_source", "config_name", "access_key_id",
+    "secret_access_key", "new_access_key_id", "new_secret_access_key", "include_filestore",
+    "compression", "sse", "sse_kms_key_id", "object_lock_mode", "object_lock_days", "daily",
+    "keep_count", "keep_days"})
+LOCK_ORDER = {"none": 0, "GOVERNANCE": 1, "COMPLIANCE": 2}
 # pg_try_advisory_lock(namespace, profile id): one run of a profile at a time
 LOCK_NAMESPACE = 0x5B4C
 
@@ -108,22 +117,31 @@ class SelfhostBackupProfile(models.Model):
     last_success = fields.Datetime(compute="_compute_last_run", string="Last Good Backup")
 
     _sql_constraints = [("name_uniq", "unique(name)", "A backup profile with this name exists.")]
+    # security_roles' guard: only the Owner (or a technical-access Admin)
+    _security_owner_fields = OWNER_FIELDS
+    _security_owner_create = True
+    _security_owner_unlink = True
+
+    def _security_owner_change_is_safe(self, fname, old, new):
+        """Changes that lose and expose nothing stay open to Admins."""
+        if fname in ("active", "daily", "include_filestore", "encrypt"):
+            return bool(new)  # switching a protection on
+        if fname in ("keep_count", "keep_days"):  # 0: no limit
+            return new == 0 or (old != 0 and (new or 0) >= old)
+        if fname == "object_lock_days":
+            return (new or 0) >= (old or 0)
+        if fname == "object_lock_mode":
+            return LOCK_ORDER.get(new, -1) >= LOCK_ORDER.get(old, 0)
+        return False
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._check_owner_change(set().union(*vals_list) & OWNER_FIELDS | {"bucket"})
         profiles = super().create(vals_list)
         for profile, vals in zip(profiles, vals_list):
             profile._audit_change("backup.profile.create", vals)
         return profiles
 
     def write(self, vals):
-        protected = set(vals) & OWNER_FIELDS
-        if protected:
-            changed = {name for name in protected if name.startswith("new_") or any(
-                (profile[name] if name in profile._fields and not profile._fields[name].groups
-                 else None) != vals[name] for profile in self)}
-            self._check_owner_change(changed)
         if "endpoint_url" in vals and not vals.get("new_secret_access_key"):
             # credentials entered for one server are never sent to another one
             moved = self.filtered(
@@ -143,13 +161,6 @@ class SelfhostBackupProfile(models.Model):
         for profile in self:
             profile._audit_change("backup.profile.unlink", {})
         return super().unlink()
-
-    def _check_owner_change(self, fields_changed):
-        if fields_changed and not (self.env.su or self.env.user.has_group(OWNER)):
-            raise AccessError(self.env._(
-                "Only the Owner can create backup profiles or change where backups are stored, "
-                "their credentials and their encryption (%(fields)s).",
-                fields=", ".join(sorted(fields_changed))))
 
     def _audit_change(self, action, vals):
         if "audit.event" in self.env:  # audit_trail is optional
@@ -173,7 +184,7 @@ class SelfhostBackupProfile(models.Model):
             profile.secret_access_key = profile.new_secret_access_key.strip()
 
     def _compute_is_owner(self):
-        owner = self.env.su or self.env.user.has_group(OWNER)
+        owner = self.env["res.users"]._security_technical_actor()
         for profile in self:
             profile.is_owner = owner
 
@@ -262,13 +273,17 @@ class SelfhostBackupProfile(models.Model):
     # Configuration
     # ------------------------------------------------------------------
     def _check_admin(self):
-        if not (self.env.su or self.env.user.has_group(ADMIN)):
+        # the principal (security_roles.actor), not env.user: sudo()/with_user()
+        # in a caller must not make anyone an Admin
+        # sudo: a role is not secret
+        role = self.env["res.users"].sudo().browse(actor.acting_uid(self.env)).security_role
+        if not (actor.is_server(self.env) or role in ("admin", "owner")):
             raise AccessError(self.env._("Only the Owner and Admins can run backups and restores."))
 
     def _check_owner_restore(self):
         # a restore creates a database (even with list_db = False) holding every secret of
         # this one: the Owner's, from the web; the host's administrator, from the command
-        if not (self.env.su or self.env.user.has_group(OWNER)):
+        if not self.env["res.users"]._security_technical_actor():
             raise AccessError(self.env._("Only the Owner can restore a backup from the web "
                                          "interface."))
 

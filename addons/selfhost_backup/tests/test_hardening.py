@@ -27,9 +27,9 @@ class TestProfileChanges(BackupCase):
                 "credentials_source": "config"})
         self.assertEqual(profile.endpoint_url, self.s3["ENDPOINT"])
         self.assertTrue(profile.encrypt)
-        # the schedule and retention stay the Admins' to change; so does an unchanged value
-        as_admin.write({"keep_count": 3, "daily": False, "endpoint_url": self.s3["ENDPOINT"]})
-        self.assertEqual(profile.keep_count, 3)
+        # keeping more, or an unchanged value, stays open to Admins (fewer: test_owner_only)
+        as_admin.write({"keep_count": 30, "daily": True, "endpoint_url": self.s3["ENDPOINT"]})
+        self.assertEqual(profile.keep_count, 30)
 
     def test_owner_moving_the_endpoint_clears_stored_credentials(self):
         profile = self.make_profile()

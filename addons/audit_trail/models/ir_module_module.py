@@ -1,0 +1,21 @@
+from odoo import models
+
+
+class IrModuleModule(models.Model):
+    """Uninstalling is the Owner's (security_roles guards modules). Before the
+    audit trail's tables go, it leaves a sealed last event, a signed checkpoint
+    and an export of the whole chain outside the database."""
+    _inherit = "ir.module.module"
+
+    def write(self, vals):
+        if vals.get("state") == "to remove" and "audit_trail" in self.mapped("name") \
+                and not self.env["audit.checkpoint"]._private_key():
+            # refused before anything is marked: a module marked for removal is
+            # removed at the next start, and the export needs the key
+            self.env["audit.checkpoint"]._final_export()  # raises the explanation
+        return super().write(vals)
+
+    def module_uninstall(self):
+        if "audit_trail" in self.mapped("name"):
+            self.env["audit.checkpoint"]._final_export()
+        return super().module_uninstall()
