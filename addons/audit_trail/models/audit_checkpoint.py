@@ -135,10 +135,11 @@ class AuditCheckpoint(models.Model):
                 "signed checkpoint and an export of the whole chain."))
         Event = self.env["audit.event"].sudo()
         principal = actor.acting_uid(self.env)
-        Event._log_sealed("security_event", "audit_trail.uninstall",
-                          user=self.env["res.users"].browse(principal),
-                          details={"database": self.env.cr.dbname})
-        while Event._seal():
+        # the last event of the chain, sealed with everything before it
+        Event.log("security_event", "audit_trail.uninstall",
+                  user=self.env["res.users"].browse(principal),
+                  details={"database": self.env.cr.dbname})
+        while Event._seal(wait=True):
             pass
         self._checkpoint_head()
         lines = self._export_lines_all()

@@ -373,8 +373,11 @@ class AuditEvent(models.Model):
         self._flush_buffer()
         cr = self.env.cr
         if wait:
+            cr.execute("SELECT current_setting('lock_timeout')")
+            timeout = cr.fetchone()[0]
             cr.execute("SET LOCAL lock_timeout = '5s'")
             cr.execute("SELECT pg_advisory_xact_lock(hashtext('audit_trail.seal'))")
+            cr.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
         else:
             cr.execute("SELECT pg_try_advisory_xact_lock(hashtext('audit_trail.seal'))")
             if not cr.fetchone()[0]:

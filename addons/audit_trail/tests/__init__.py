@@ -4,3 +4,4 @@ from . import test_retention
 from . import test_alerts
 from . import test_siem
 from . import test_sentry
+from . import test_admin_outside

@@ -1,0 +1,261 @@
+"""The audit trail holds against a hostile Admin, over XML-RPC: events stay,
+retention and recording are weakened by the Owner only (never below the
+floor), the trail's jobs and its uninstallation are the Owner's, and every
+weakening by the Owner is an event sealed before the change, with an alert."""
+import json
+import os
+from datetime import datetime
+import xmlrpc.client
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import HttpCase, tagged
+from odoo.tools import config
+
+from odoo.addons.security_roles.tests.common import password_logins_for_admins, role_users
+
+from ..lib import chain
+from ..models.audit_retention import SEED_DAYS
+
+SEED = "GQ6MY0mTuJc1Jhx9Uk4N3m8cFHI1dTybVK0uHS3w9pY="
+# context keys an RPC caller may send, hoping one switches a check off
+HOSTILE_CONTEXTS = ({}, {"_force_unlink": True}, {"module_uninstall": True},
+                    {"install_mode": True}, {"active_test": False, "tracking_disable": True})
+
+
+@tagged("post_install", "-at_install")
+class TestAuditAgainstAdmin(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        role_users(cls)
+        password_logins_for_admins(cls.env)
+        cls.Event = cls.env["audit.event"]
+
+    def rpc(self, model, method, *args, **kw):
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.admin.id,
+                                             "role-admin-password", model, method, list(args), kw)
+
+    def owner_rpc(self, model, method, *args, **kw):
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.owner.id, "admin",
+                                             model, method, list(args), kw)
+
+    def assert_refused(self, call, *args, msg=None, **kw):
+        with self.assertRaises(xmlrpc.client.Fault, msg=msg):
+            call(*args, **kw)
+
+    def count(self, table):
+        self.Event._flush_buffer()
+        self.env.cr.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (fixed names)
+        return self.env.cr.fetchone()[0]
+
+    def assert_denied_audited(self, records, method, *args):
+        """The same refusal, called in-process: its denial event is committed on
+        a cursor of its own (an RPC's test cursor rolls it back with the call)."""
+        before = self.denials(records._name)
+        try:  # not assertRaises: its savepoint would roll the denial event back
+            getattr(records.with_user(self.admin), method)(*args)
+        except AccessError:
+            pass
+        else:
+            self.fail(f"{records._name}.{method} allowed")
+        self.assertGreater(self.denials(records._name), before, f"{records._name}.{method}")
+
+    def denials(self, model):
+        self.Event._flush_buffer()
+        return self.Event.search_count([("outcome", "=", "denied"), ("model", "=", model),
+                                        ("uid", "=", self.admin.id)])
+
+    def weakenings(self, model):
+        self.Event._flush_buffer()
+        return self.Event.search([("action", "=", "protection.weakened"), ("model", "=", model)])
+
+    # ------------------------------------------------------------------
+    def test_append_only_for_everyone(self):
+        """Every append-only model of the registry, every write path, every
+        context flag, even after the Owner grants Admins unlink on it."""
+        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": SEED}):
+            self.Event.log("security_event", "before.attack")
+            self.Event._seal()
+            self.env["audit.checkpoint"]._checkpoint_head()
+        models_ = sorted(self.env.registry["audit.append.only.mixin"]._inherit_children)
+        self.assertEqual(set(models_), {"audit.event", "audit.checkpoint"})
+        before = {name: self.count(name.replace(".", "_")) for name in models_}
+        # the Owner gives Admins every right on them (the Owner may: it is code)
+        admin_group = self.env.ref("security_roles.group_role_admin")
+        for name in models_:
+            self.owner_rpc("ir.model.access", "create", {
+                "name": f"admin unlink {name}", "group_id": admin_group.id,
+                "model_id": self.env["ir.model"]._get_id(name), "perm_read": True,
+                "perm_write": True, "perm_create": True, "perm_unlink": True})
+        # and an Admin cannot give it to itself
+        self.assert_refused(self.rpc, "ir.model.access", "create", {
+            "name": "mine", "group_id": admin_group.id,
+            "model_id": self.env["ir.model"]._get_id("audit.event"), "perm_unlink": True})
+        for name in models_:
+            ids = self.env[name].sudo().search([], limit=5).ids
+            self.assertTrue(ids, name)
+            for context in HOSTILE_CONTEXTS:
+                for call in (self.rpc, self.owner_rpc):
+                    self.assert_refused(call, name, "unlink", ids, context=context,
+                                        msg=f"{name} {context}")
+                    self.assert_refused(call, name, "write", ids, {"hash": "0" * 64},
+                                        context=context, msg=f"{name} {context}")
+                    self.assert_refused(call, name, "create", {"hash": "0" * 64},
+                                        context=context, msg=f"{name} {context}")
+        after = {name: self.count(name.replace(".", "_")) for name in models_}
+        self.assertEqual(after["audit.checkpoint"], before["audit.checkpoint"])
+        self.assertGreaterEqual(after["audit.event"], before["audit.event"],
+                                "events only ever grow (the refusals are events too)")
+        self.assertTrue(self.Event.search([("action", "=", "before.attack")]))
+        self.assert_denied_audited(self.Event.sudo().search([], limit=1).sudo(False), "unlink")
+        self.assertIsNone(self.Event._verify())
+
+    def test_retention_lowered_by_the_owner_only_and_never_below_the_floor(self):
+        policies = self.env["audit.retention"].search([])
+        self.assertEqual(set(policies.mapped("category")), set(SEED_DAYS))
+        for policy in policies:
+            for days in (1, policy.days - 1):
+                self.assert_refused(self.rpc, "audit.retention", "write", policy.ids,
+                                    {"days": days}, msg=policy.category)
+        self.assert_refused(self.rpc, "audit.retention", "unlink", policies.ids)
+        self.assert_refused(self.rpc, "audit.retention", "create",
+                            {"category": "authentication", "days": 1})
+        self.assertEqual({p.category: p.days for p in policies.sudo()}, SEED_DAYS)
+        self.assert_denied_audited(policies[:1], "write", {"days": 1})
+        # keeping longer, or forever, is open to Admins
+        auth = policies.filtered(lambda p: p.category == "authentication")
+        self.rpc("audit.retention", "write", auth.ids, {"days": 400})
+        self.rpc("audit.retention", "write", auth.ids, {"days": 0})
+        self.assertEqual(auth.days, 0)
+        # the Owner shortens it again, down to the floor and no further
+        self.owner_rpc("audit.retention", "write", auth.ids, {"days": 120})
+        self.assertEqual(auth.days, 120)
+        event = self.weakenings("audit.retention")
+        self.assertEqual(len(event), 1)
+        self.assertTrue(event.sequence, "sealed when the change was made")
+        self.assertEqual(json.loads(event.details)["fields"], ["days"])
+        self.assertEqual(json.loads(event.details)["before"], {str(auth.id): {"days": 0}})
+        self.assertTrue(self.env["audit.alert"].search([("code", "=", "protection_weakened")]))
+        for policy in policies:
+            with self.assertRaises(ValidationError, msg=policy.category):
+                policy.with_user(self.owner).days = SEED_DAYS[policy.category] - 1
+        # unless odoo.conf lowers the floor
+        with patch.dict(config.options, {"audit_retention_floor_days": "30"}):
+            auth.with_user(self.owner).days = 30
+            self.assertEqual(auth.days, 30)
+            with self.assertRaises(ValidationError):
+                auth.with_user(self.owner).days = 29
+
+    def test_purge_never_goes_below_the_floor(self):
+        self.env.cr.execute("UPDATE audit_retention SET days = 1")  # behind the ORM's back
+        self.Event.invalidate_model()
+        cutoffs = self.Event._retention_cutoffs()
+        self.assertEqual(set(cutoffs), set(SEED_DAYS))
+        now = datetime.utcnow()
+        for category, cutoff in cutoffs.items():
+            self.assertGreaterEqual((now - cutoff).days, SEED_DAYS[category], category)
+
+    def test_default_recording_weakened_by_the_owner_only(self):
+        Rule = self.env["audit.rule"]
+        rules = Rule.search([])
+        protected = rules._security_owner_protected()
+        # the defaults: who may do what, and every audited model of the suite
+        self.assertTrue({"res.users", "res.groups", "ir.model.access", "ir.rule",
+                         "res.users.apikeys", "ir.config_parameter", "audit.rule",
+                         "audit.retention"} <= set(protected.mapped("model")))
+        for name in self.env.registry:
+            model = self.env[name]
+            if getattr(model, "_original_module", None) in ("security_roles", "audit_trail"):
+                self.assertTrue(Rule._audit_protected_model(name), name)
+        other = self.env["ir.model"]._get_id("res.country")
+        for rule in protected:
+            for vals in ({"log_create": False}, {"log_write": False}, {"log_unlink": False},
+                         {"active": False}, {"model_id": other}):
+                if all(rule[k] == v for k, v in vals.items()):
+                    continue  # already so (audit.alert: creations are not recorded)
+                self.assert_refused(self.rpc, "audit.rule", "write", rule.ids, vals,
+                                    msg=f"{rule.model} {vals}")
+            for context in HOSTILE_CONTEXTS:
+                self.assert_refused(self.rpc, "audit.rule", "unlink", rule.ids, context=context,
+                                    msg=rule.model)
+        self.assertEqual(Rule.search([]), rules)
+        self.assertTrue(all(r.log_create or r.model == "audit.alert" for r in rules))
+        self.assertTrue(all(r.log_write and r.log_unlink for r in rules))
+        # what Admins may do: record more
+        (new_rule,) = [self.rpc("audit.rule", "create", {
+            "model_id": self.env["ir.model"]._get_id("res.partner"), "log_create": False})]
+        self.rpc("audit.rule", "write", [new_rule], {"log_create": True})
+        self.rpc("audit.rule", "unlink", [new_rule])  # not a default one
+        # the Owner may weaken a default one: sealed event first, and an alert
+        users_rule = protected.filtered(lambda r: r.model == "res.users")
+        self.owner_rpc("audit.rule", "write", users_rule.ids, {"log_write": False})
+        self.assertFalse(users_rule.log_write)
+        event = self.weakenings("audit.rule")
+        self.assertEqual(len(event), 1)
+        self.assertTrue(event.sequence)
+        self.assertEqual(json.loads(event.details)["records"], users_rule.ids)
+
+    def test_the_trail_jobs_are_the_owners(self):
+        jobs = self.env["ir.cron"].with_user(self.owner).with_context(
+            active_test=False).search([])._security_owner_protected()
+        job_models = set(jobs.mapped("model_id.model"))
+        self.assertTrue({"audit.event", "audit.checkpoint"} <= job_models)
+        codes = " ".join(jobs.mapped("code"))
+        for method in ("_cron_seal", "_cron_verify", "_cron_retention", "_checkpoint_head"):
+            self.assertIn(method, codes)
+        for job in jobs:
+            for vals in ({"active": False}, {"interval_number": 999, "interval_type": "months"},
+                         {"nextcall": "2999-01-01 00:00:00"}, {"code": "pass"}):
+                self.assert_refused(self.rpc, "ir.cron", "write", job.ids, vals,
+                                    msg=f"{job.name} {vals}")
+            self.assert_refused(self.rpc, "ir.cron", "unlink", job.ids, msg=job.name)
+        self.assertTrue(all(jobs.mapped("active")))
+        self.assert_denied_audited(jobs[:1], "write", {"active": False})
+        # the Owner may, and it is reported before the job stops
+        seal = jobs.filtered(lambda j: "_cron_seal" in j.code)
+        self.owner_rpc("ir.cron", "write", seal.ids, {"active": False})
+        event = self.weakenings("ir.cron")
+        self.assertEqual(len(event), 1)
+        self.assertTrue(event.sequence)
+
+    def test_uninstall_is_the_owners_and_leaves_a_signed_export(self):
+        module = self.env["ir.module.module"].search([("name", "=", "audit_trail")])
+        roles = self.env["ir.module.module"].search([("name", "=", "security_roles")])
+        for target in (module, roles):
+            for method in ("button_uninstall", "button_immediate_uninstall", "module_uninstall"):
+                self.assert_refused(self.rpc, "ir.module.module", method, target.ids,
+                                    msg=f"{target.name} {method}")
+            self.assert_refused(self.rpc, "ir.module.module", "write", target.ids,
+                                {"state": "to remove"})
+        self.assertEqual(module.state, "installed")
+        # without a signing key, not even the Owner can start it
+        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": ""}), \
+                patch.dict(config.options, {"audit_signing_key": "", "audit_signing_key_file": ""}):
+            with self.assertRaisesRegex(UserError, "signing key"):
+                module.with_user(self.owner).button_uninstall()
+        self.assertEqual(module.state, "installed")
+        # what the uninstallation leaves: a sealed last event, a signed checkpoint of it,
+        # and the whole chain exported outside the database
+        self.Event.log("security_event", "history")
+        folder = os.path.join(config["data_dir"], "audit_trail", "test-export")
+        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": SEED}), \
+                patch.dict(config.options, {"audit_final_export_dir": folder}):
+            path = self.env["audit.checkpoint"].with_user(self.owner)._final_export()
+        self.addCleanup(os.unlink, path)
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+        self.assertEqual(oct(os.stat(path).st_mode & 0o777), "0o600")
+        self.assertEqual(chain.verify_export(lines), [])
+        records = [json.loads(line) for line in lines]
+        events = [r for r in records if r.get("type") == "event"]
+        checkpoints = [r for r in records[1:] if r.get("type") != "event"]
+        self.assertEqual(events[-1]["action"], "audit_trail.uninstall")
+        self.assertEqual(events[-1]["user_id"], self.owner.id)
+        self.assertEqual(checkpoints[-1]["sequence"], events[-1]["sequence"])
+        self.assertIn("history", [e["action"] for e in events])
+        self.assertTrue(self.env["audit.alert"].search([("code", "=", "audit_trail_removed")]))
+        # a forged line is caught by the export's own links
+        forged = json.loads(lines[-1])
+        forged["action"], forged["hash"] = "x", "0" * 64
+        self.assertTrue(chain.verify_export([*lines[:-1], json.dumps(forged)]))
