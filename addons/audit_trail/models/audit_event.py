@@ -237,7 +237,8 @@ class AuditEvent(models.Model):
                        operation={"create": self.env._("creating"),
                                   "write": self.env._("changing"),
                                   "unlink": self.env._("deleting")}[operation],
-                       what=what, fields=(": " + ", ".join(fields_)) if fields_ else "",
+                       what=what, fields=(": " + ", ".join(
+                           records._fields[name].string for name in fields_)) if fields_ else "",
                        ids=", ".join(map(str, ids)) or "-"),
             severity="warning", dedupe_minutes=0)
 

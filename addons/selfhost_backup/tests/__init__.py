@@ -5,3 +5,4 @@ from . import test_access
 from . import test_cli
 from . import test_tours
 from . import test_hardening
+from . import test_owner_only
