@@ -2,6 +2,7 @@ import json
 from datetime import date, datetime
 
 from odoo import api, models
+from odoo.tools import SQL
 
 from ..lib.scrub import FILTERED, is_secret_name
 
@@ -62,7 +63,8 @@ class Base(models.AbstractModel):
         if cached is None:
             cached = frozenset(name for name, cls in registry.items()
                                if getattr(cls, "_security_confidential", False))
-            registry._audit_confidential_models = cached
+            if registry.ready:  # not while modules load: more models may come
+                registry._audit_confidential_models = cached
         return cached
 
     @api.model
@@ -84,7 +86,9 @@ class Base(models.AbstractModel):
                             and any(_belongs_to(self.env[field.comodel_name]._fields,
                                                 confidential)):
                         indirect.append(field.name)
-            paths = cls._audit_paths = (tuple(direct), tuple(named), tuple(indirect))
+            paths = (tuple(direct), tuple(named), tuple(indirect))
+            if self.env.registry.ready:
+                cls._audit_paths = paths
         return paths
 
     def _audit_confidential_ids(self, follow=True):
@@ -109,13 +113,25 @@ class Base(models.AbstractModel):
 
     @api.model
     def _audit_withheld_fields(self):
-        """Fields some Admins cannot read (`groups` none of which an Admin
-        holds): their events say that they changed, not to what."""
+        """Fields an Admin cannot read (`groups` none of which an Admin holds;
+        all of them on a model an Admin has no read access to, such as the bus
+        carrying chatter messages): their events say that they changed, not to
+        what. The trail is read by Admins."""
         cls = type(self)
         withheld = cls.__dict__.get("_audit_withheld")
         if withheld is None:
             admin = self.env.ref(ADMIN_GROUP, raise_if_not_found=False)
             held = set((admin.sudo().trans_implied_ids | admin).ids) if admin else set()
+            self.env.cr.execute(SQL("""
+                SELECT 1 FROM ir_model_access a JOIN ir_model m ON m.id = a.model_id
+                 WHERE m.model = %s AND a.active AND a.perm_read
+                   AND (a.group_id IS NULL OR a.group_id = ANY(%s)) LIMIT 1
+            """, self._name, list(held)))
+            if not self.env.cr.fetchone():
+                withheld = frozenset(self._fields)
+                if self.env.registry.ready:
+                    cls._audit_withheld = withheld
+                return withheld
             withheld = set()
             for field in self._fields.values():
                 if not field.groups or field.groups == ".":
@@ -127,7 +143,9 @@ class Base(models.AbstractModel):
                         ids.add(group.id)
                 if not ids & held:
                     withheld.add(field.name)
-            withheld = cls._audit_withheld = frozenset(withheld)
+            withheld = frozenset(withheld)
+            if self.env.registry.ready:
+                cls._audit_withheld = withheld
         return withheld
 
     def _audit_withhold(self, changes_by_id, confidential_ids):

@@ -4,3 +4,4 @@ from . import test_intake
 from . import test_leak
 from . import test_tour
 from . import test_review
+from . import test_audit_confidential
