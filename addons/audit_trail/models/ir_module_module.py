@@ -8,12 +8,14 @@ class IrModuleModule(models.Model):
     _inherit = "ir.module.module"
 
     def write(self, vals):
+        result = super().write(vals)  # security_roles decides who may, first
         if vals.get("state") == "to remove" and "audit_trail" in self.mapped("name") \
                 and not self.env["audit.checkpoint"]._private_key():
-            # refused before anything is marked: a module marked for removal is
-            # removed at the next start, and the export needs the key
+            # refused (and rolled back) before the mark is committed: a module
+            # marked for removal is removed at the next start, and the export
+            # needs the key
             self.env["audit.checkpoint"]._final_export()  # raises the explanation
-        return super().write(vals)
+        return result
 
     def module_uninstall(self):
         if "audit_trail" in self.mapped("name"):

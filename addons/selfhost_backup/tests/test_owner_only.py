@@ -150,11 +150,14 @@ class TestBackupsAgainstAdmin(HttpCase):
         self.assertEqual((self.profile.keep_count, self.profile.keep_days), (0, 60))
 
     def test_owner_weakening_is_sealed_first_and_alerted(self):
+        self.env["audit.event"]._flush_buffer()
+        self.env.cr.execute("SELECT coalesce(max(id), 0) FROM audit_event")
+        start = self.env.cr.fetchone()[0]
         self.owner_rpc("selfhost.backup.profile", "write", self.profile.ids,
                        {"keep_count": 1, "sse": "none"})
         self.assertEqual(self.profile.keep_count, 1)
         Event = self.env["audit.event"]
-        event = Event.search([("action", "=", "protection.weakened"),
+        event = Event.search([("action", "=", "protection.weakened"), ("id", ">", start),
                               ("model", "=", "selfhost.backup.profile")])
         self.assertEqual(len(event), 1)
         self.assertTrue(event.sequence, "sealed into the chain when the change was made")
