@@ -226,6 +226,10 @@ class TestAuditAgainstAdmin(HttpCase):
         event = self.weakenings("ir.cron")
         self.assertEqual(len(event), 1)
         self.assertTrue(event.sequence)
+        # or its code, through the server action it runs
+        self.owner_rpc("ir.actions.server", "write", seal.ir_actions_server_id.ids,
+                       {"code": "pass"})
+        self.assertEqual(len(self.weakenings("ir.actions.server")), 1)
 
     def test_uninstall_is_the_owners_and_leaves_a_signed_export(self):
         module = self.env["ir.module.module"].search([("name", "=", "audit_trail")])

@@ -32,3 +32,24 @@ class IrCron(models.Model):
         if fname == "nextcall":  # sooner weakens nothing
             return bool(old and new) and new <= old
         return False
+
+
+class IrActionsServer(models.Model):
+    """The code a protected scheduled action runs: changing it is stopping the
+    job another way."""
+    _inherit = "ir.actions.server"
+    _security_owner_fields = frozenset({"code", "model_id", "state", "binding_model_id",
+                                        "child_ids", "update_path", "evaluation_type", "value"})
+    _security_owner_unlink = True
+
+    def _security_owner_protected(self):
+        if not self or actor.is_server(self.env):
+            return self.browse()
+        Cron = self.env["ir.cron"].sudo().with_context(active_test=False)
+        models_ = Cron._security_protected_job_models()
+        if not models_:
+            return self.browse()
+        # sudo: which jobs run these actions decides, whoever may read jobs
+        jobs = Cron.search([("ir_actions_server_id", "in", self.ids)])
+        protected = jobs.filtered(lambda job: job.model_id.model in models_).ir_actions_server_id
+        return self & protected.sudo(False)
