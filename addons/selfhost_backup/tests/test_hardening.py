@@ -28,8 +28,11 @@ class TestProfileChanges(BackupCase):
         self.assertEqual(profile.endpoint_url, self.s3["ENDPOINT"])
         self.assertTrue(profile.encrypt)
         # keeping more, or an unchanged value, stays open to Admins (fewer: test_owner_only)
-        as_admin.write({"keep_count": 30, "daily": True, "endpoint_url": self.s3["ENDPOINT"]})
-        self.assertEqual(profile.keep_count, 30)
+        as_admin.write({"object_lock_days": 60, "daily": True, "endpoint_url": self.s3["ENDPOINT"]})
+        self.assertEqual(profile.object_lock_days, 60)
+        # a limit where there was none loses backups
+        with self.assertRaisesRegex(AccessError, "Only the Owner"):
+            as_admin.write({"keep_count": 30})
 
     def test_owner_moving_the_endpoint_clears_stored_credentials(self):
         profile = self.make_profile()
