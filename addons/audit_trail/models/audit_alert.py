@@ -1,3 +1,4 @@
+import contextvars
 import json
 import logging
 from datetime import timedelta
@@ -6,7 +7,12 @@ import requests
 
 from odoo import api, fields, models
 
+from odoo.addons.security_roles import actor
+
 _logger = logging.getLogger(__name__)
+# what an alert says is the system's; people only acknowledge it
+CONTENT_FIELDS = frozenset({"name", "code", "key", "severity", "message", "webhook_status"})
+_RAISING = contextvars.ContextVar("audit_trail_raising_alert", default=False)
 
 WEBHOOK_TIMEOUT = 5  # seconds
 
@@ -44,6 +50,11 @@ class AuditAlert(models.Model):
                                     - timedelta(minutes=dedupe_minutes))], limit=1)
             if recent:
                 return recent
+        with actor.flag(_RAISING):
+            return self._raise_alert(Alert, code, title, message, severity, key)
+
+    @api.model
+    def _raise_alert(self, Alert, code, title, message, severity, key):
         alert = Alert.create({"name": title, "code": code, "key": key, "severity": severity,
                               "message": message})
         recipients = Alert.env["res.users"].search([("security_role", "in", ["owner", "admin"])])
@@ -69,6 +80,12 @@ class AuditAlert(models.Model):
         except requests.RequestException as exc:
             _logger.warning("security alert webhook failed: %s", type(exc).__name__)
             self.webhook_status = f"failed: {type(exc).__name__}"
+
+    def write(self, vals):
+        if set(vals) & CONTENT_FIELDS and not _RAISING.get() and not actor.is_server(self.env):
+            self._security_refuse("write", self.env._(
+                "An alert says what the system saw: it can be acknowledged, not rewritten."))
+        return super().write(vals)
 
     def action_acknowledge(self):
         self.write({"state": "acknowledged"})

@@ -2,12 +2,14 @@ import json
 import logging
 import re
 import threading
+import time
 from datetime import datetime, timedelta
 
 import psycopg2.errors
 import psycopg2.extensions
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.http import request
 from odoo.tools import SQL
 
@@ -45,6 +47,7 @@ INSERT_VALUES = "INSERT INTO audit_event (%s) VALUES " % ", ".join(f'"{c}"' for 
 INSERT_ROW = "(%s)" % ", ".join(["%s"] * len(INSERT_COLUMNS))
 PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
 SEAL_BATCH = 5000
+SEAL_BUDGET = 60  # seconds a weakening waits for its event to be sealed
 SMALL_BATCH = 20
 CHUNK = 5000
 
@@ -185,30 +188,38 @@ class AuditEvent(models.Model):
             self._buffer([row])
 
     @api.model
-    def _log_sealed(self, category, action, **kwargs):
+    def _log_sealed(self, category, action, required=False, **kwargs):
         """Record an event and seal it into the chain at once, committed on a
         cursor of its own: it stands before whatever the current transaction
-        goes on to do. Returns its sequence (None if it could not be sealed now:
-        it is then recorded, and the next sealing run chains it)."""
+        goes on to do. Returns its sequence. If it cannot be sealed within
+        SEAL_BUDGET seconds (another sealer holds the chain, a flood of events
+        waits before it), it is recorded and chained by the next run, and with
+        `required` a UserError refuses what was to follow."""
         row = self._event_row(category, action, **kwargs)
-        try:
-            with independent_cursor(self.env) as cr:
-                if cr is None:
-                    self._buffer([row])
-                    return None
-                self._insert(cr, [row])
-                cr.execute("SELECT currval(pg_get_serial_sequence('audit_event', 'id'))")
-                event_id = cr.fetchone()[0]
+        sequence = None
+        with independent_cursor(self.env) as cr:
+            if cr is None:  # a read-only test cursor: recorded with the transaction
+                self._buffer([row])
+                return None
+            self._insert(cr, [row])
+            cr.execute("SELECT currval(pg_get_serial_sequence('audit_event', 'id'))")
+            event_id = cr.fetchone()[0]
+            Event = self.with_env(self.env(cr=cr))
+            deadline = time.monotonic() + SEAL_BUDGET
+            while sequence is None and time.monotonic() < deadline:
                 try:
                     with cr.savepoint():
-                        self.with_env(self.env(cr=cr))._seal(wait=True)
+                        if not Event._seal(wait=True):
+                            break
                 except psycopg2.errors.LockNotAvailable:
-                    _logger.warning("audit event %s recorded, sealed by the next run", action)
+                    continue
                 cr.execute("SELECT sequence FROM audit_event WHERE id = %s", [event_id])
-                return cr.fetchone()[0]
-        except Exception:
-            _logger.exception("could not record the audit event %s", action)
-            raise
+                sequence = cr.fetchone()[0]
+        if sequence is None and required:
+            raise UserError(self.env._(
+                "The audit trail could not seal the record of this change in time (it is "
+                "busy sealing other events). Nothing was changed: try again in a minute."))
+        return sequence
 
     @api.model
     def _log_weakening(self, records, operation, weakened):
@@ -224,7 +235,7 @@ class AuditEvent(models.Model):
         ids = sorted({record.id for record, _name in weakened if record.id})
         principal = actor.acting_uid(self.env)
         self._log_sealed(
-            "security_event", "protection.weakened", model=records._name,
+            "security_event", "protection.weakened", required=True, model=records._name,
             res_id=ids[0] if len(ids) == 1 else None, user=self.env["res.users"].browse(principal),
             details={"operation": operation, "records": ids[:50], "fields": fields_,
                      "before": changes})
@@ -516,8 +527,15 @@ class AuditEvent(models.Model):
 
     @api.model
     def _verify_and_alert(self):
-        while self._seal():  # verify everything recorded up to now
-            pass
+        # verify everything recorded up to now; each batch sealed and committed
+        # on its own, so that the chain is not held while the whole of it is
+        # verified (a weakening waits for its event to be sealed)
+        while True:
+            with independent_cursor(self.env) as cr:
+                if cr is None:
+                    break
+                if not self.with_env(self.env(cr=cr))._seal():
+                    break
         result = self._verify()
         if result:
             self.env["audit.alert"].raise_alert(

@@ -34,7 +34,7 @@ class AuditRetention(models.Model):
 
     category = fields.Selection(CATEGORIES, required=True, readonly=True)
     days = fields.Integer(required=True, help="Events older than this are removed. 0 keeps them.")
-    floor_days = fields.Integer(string="Shortest allowed", compute="_compute_floor_days",
+    floor_days = fields.Integer(string="Minimum", compute="_compute_floor_days",
                                 help="No period goes below this (the security guide's default, "
                                 "or audit_retention_floor_days in odoo.conf).")
 

@@ -1,5 +1,7 @@
 from odoo import api, fields, models, tools
 
+from odoo.addons.security_roles import actor
+
 # Audited by default, and weakened by the Owner only: who may do what (users,
 # groups, access rights, record rules, API keys, system parameters), and every
 # model of the suite (see _audit_protected_model).
@@ -32,7 +34,9 @@ class AuditRule(models.Model):
     @api.model
     @tools.ormcache()
     def _rules_by_model(self):
-        return {rule.model: (rule.log_create, rule.log_write, rule.log_unlink)
+        # by the rule's ir.model, never by its stored copy of the name (a related
+        # field an RPC caller can write)
+        return {rule.model_id.model: (rule.log_create, rule.log_write, rule.log_unlink)
                 for rule in self.sudo().search([])}  # sudo: every user's writes consult it
 
     @api.model_create_multi
@@ -42,6 +46,10 @@ class AuditRule(models.Model):
         return rules
 
     def write(self, vals):
+        if "model" in vals and not actor.is_server(self.env):
+            # the name follows model_id; written alone it would only mislead
+            self._security_refuse("write", self.env._(
+                "The technical name of an audited model follows its model: change the model."))
         res = super().write(vals)
         self.env.registry.clear_cache()
         return res

@@ -9,12 +9,14 @@ import xmlrpc.client
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo import sql_db
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config
 
 from odoo.addons.security_roles.tests.common import password_logins_for_admins, role_users
 
 from ..lib import chain
+from ..models import audit_event as audit_event_module
 from ..models.audit_retention import SEED_DAYS
 
 SEED = "GQ6MY0mTuJc1Jhx9Uk4N3m8cFHI1dTybVK0uHS3w9pY="
@@ -274,3 +276,48 @@ class TestAuditAgainstAdmin(HttpCase):
         forged = json.loads(lines[-1])
         forged["action"], forged["hash"] = "x", "0" * 64
         self.assertTrue(chain.verify_export([*lines[:-1], json.dumps(forged)]))
+
+    def test_rule_names_alerts_and_job_triggers_are_not_the_admins(self):
+        """A rule recorded under a name it does not watch, an alert rewritten,
+        a protected job run over and over: all refused."""
+        Rule = self.env["audit.rule"]
+        protected = Rule.search([])._security_owner_protected()
+        for rule in protected:
+            for name in ("x.nothing", False):
+                self.assert_refused(self.rpc, "audit.rule", "write", rule.ids, {"model": name},
+                                    msg=rule.model)
+        self.assertIn("res.users", Rule._rules_by_model())
+        alert = self.env["audit.alert"].raise_alert("test_alert", "Something happened",
+                                                    "details", severity="critical")
+        for vals in ({"name": "Backup OK"}, {"message": "nothing happened"},
+                     {"severity": "info"}, {"code": "noise"}, {"key": "x"},
+                     {"webhook_status": "HTTP 200"}):
+            self.assert_refused(self.rpc, "audit.alert", "write", alert.ids, vals, msg=str(vals))
+        self.rpc("audit.alert", "action_acknowledge", alert.ids)
+        self.assertEqual((alert.name, alert.severity, alert.state),
+                         ("Something happened", "critical", "acknowledged"))
+        jobs = self.env["ir.cron"].with_user(self.owner).with_context(
+            active_test=False).search([])._security_owner_protected()
+        for job in jobs:
+            self.assert_refused(self.rpc, "ir.cron.trigger", "create", {"cron_id": job.id},
+                                msg=job.name)
+        trigger = self.env["ir.cron.trigger"].create({"cron_id": jobs[0].id})
+        self.assert_refused(self.rpc, "ir.cron.trigger", "unlink", trigger.ids)
+        self.assertTrue(trigger.exists())
+        # other jobs stay the Admins' to run sooner
+        other = self.env.ref("base.autovacuum_job")
+        self.rpc("ir.cron.trigger", "create", {"cron_id": other.id})
+
+    def test_owner_weakening_refused_when_its_event_cannot_be_sealed_first(self):
+        auth = self.env["audit.retention"].search([("category", "=", "authentication")])
+        auth.days = 400
+        holder = sql_db.db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(holder.close)
+        holder.execute("SELECT pg_advisory_lock(hashtext('audit_trail.seal'))")
+        self.addCleanup(holder.execute, "SELECT pg_advisory_unlock(hashtext('audit_trail.seal'))")
+        with patch.object(audit_event_module, "SEAL_BUDGET", 6), \
+                self.assertRaises(UserError) as caught:
+            auth.with_user(self.owner).days = 120
+        self.assertIn("could not seal", str(caught.exception))
+        auth.invalidate_recordset()
+        self.assertEqual(auth.days, 400)

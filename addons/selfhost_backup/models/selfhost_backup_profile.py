@@ -11,6 +11,7 @@ from odoo.tools import config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from odoo.addons.security_roles import actor
+from odoo.addons.security_roles.models.ir_cron import run_soon
 
 from ..lib import crypto, pipeline
 from ..lib import s3 as s3lib
@@ -25,14 +26,13 @@ ADMIN = "security_roles.group_role_admin"
 # secret, to a server of theirs), how long they are kept, Object Lock,
 # server-side encryption and its key, the schedule, what is included, the
 # profile's name (the command line finds it by name) and the profile itself.
-# An Admin may only make a profile safer (see _security_owner_change_is_safe).
+# An Admin may only keep backups longer (see _security_owner_change_is_safe).
 OWNER_FIELDS = frozenset({
     "name", "active", "endpoint_url", "region", "bucket", "prefix", "addressing_style",
     "checksum_compat", "encrypt", "credentials_source", "config_name", "access_key_id",
     "secret_access_key", "new_access_key_id", "new_secret_access_key", "include_filestore",
     "compression", "sse", "sse_kms_key_id", "object_lock_mode", "object_lock_days", "daily",
     "keep_count", "keep_days"})
-LOCK_ORDER = {"none": 0, "GOVERNANCE": 1, "COMPLIANCE": 2}
 # pg_try_advisory_lock(namespace, profile id): one run of a profile at a time
 LOCK_NAMESPACE = 0x5B4C
 
@@ -86,6 +86,8 @@ class SelfhostBackupProfile(models.Model):
     backup_requested = fields.Boolean(
         readonly=True, copy=False,
         help="Back up now was clicked: the background job backs this profile up shortly.")
+    backup_requested_at = fields.Datetime(
+        readonly=True, copy=False, help="When Back up now was last clicked.")
     include_filestore = fields.Boolean(default=True)
     compression = fields.Selection([("zstd", "zstd"), ("gzip", "gzip"), ("none", "None")],
                                    default="zstd", required=True)
@@ -123,15 +125,13 @@ class SelfhostBackupProfile(models.Model):
     _security_owner_unlink = True
 
     def _security_owner_change_is_safe(self, fname, old, new):
-        """Changes that lose and expose nothing stay open to Admins."""
-        if fname in ("active", "daily", "include_filestore", "encrypt"):
-            return bool(new)  # switching a protection on
+        """Keeping backups longer loses and exposes nothing: open to Admins.
+        Nothing else is, not even switching a protection on: encryption without
+        a configured key, or Object Lock on a bucket without it, fails every
+        backup; a compliance lock of years cannot be undone; reviving an archived
+        profile sends backups where the Owner stopped sending them."""
         if fname in ("keep_count", "keep_days"):  # 0: no limit
             return new == 0 or (old != 0 and (new or 0) >= old)
-        if fname == "object_lock_days":
-            return (new or 0) >= (old or 0)
-        if fname == "object_lock_mode":
-            return LOCK_ORDER.get(new, -1) >= LOCK_ORDER.get(old, 0)
         return False
 
     @api.model_create_multi
@@ -152,7 +152,7 @@ class SelfhostBackupProfile(models.Model):
         if moved:
             # sudo: the Owner (checked above) moves the profile; the stored values are Owner-only
             moved.sudo().write({"access_key_id": False, "secret_access_key": False})
-        if set(vals) - {"backup_requested"}:
+        if set(vals) - {"backup_requested", "backup_requested_at"}:
             for profile in self:
                 profile._audit_change("backup.profile.write", vals)
         return result
@@ -252,8 +252,11 @@ class SelfhostBackupProfile(models.Model):
         """Ask the background job for a backup: a backup can take longer than
         Odoo lets a web request live (limit_time_real)."""
         self._check_admin()
-        self.sudo().backup_requested = True  # sudo: Admins ask; the flag is the system's
-        self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested").sudo()._trigger()
+        self._check_manual_interval()
+        # sudo: Admins ask; the flag is the system's
+        self.sudo().write({"backup_requested": True,
+                           "backup_requested_at": fields.Datetime.now()})
+        run_soon(self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested"))
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
             "type": "info", "title": self.env._("Backup started"),
             "message": self.env._("The backup runs in the background; its run appears in the "
@@ -261,6 +264,31 @@ class SelfhostBackupProfile(models.Model):
                                   "fails."),
             "next": {"type": "ir.actions.act_window_close"},
         }}
+
+    def _check_manual_interval(self):
+        """Backups on demand, at most one an hour per profile for Admins
+        (selfhost_backup.manual_interval_minutes, the Owner's): a burst of
+        backups would push the older ones out of the retention count."""
+        if self.env["res.users"]._security_technical_actor():
+            return
+        param = self.env["ir.config_parameter"].sudo().get_param(
+            "selfhost_backup.manual_interval_minutes", "60")
+        try:
+            minutes = max(int(param), 0)
+        except ValueError:
+            minutes = 60
+        since = fields.Datetime.now() - timedelta(minutes=minutes)
+        # sudo: the run history is the system's; only its dates are compared
+        recent = self.env["selfhost.backup.run"].sudo().search_count([
+            ("profile_id", "in", self.ids), ("trigger", "=", "manual"),
+            ("started_at", ">=", since)])
+        asked = [when for when in self.sudo().mapped("backup_requested_at") if when]
+        if recent or any(self.sudo().mapped("backup_requested")) or \
+                (asked and max(asked) >= since):
+            raise UserError(self.env._(
+                "A backup of this profile was asked for less than %(minutes)s minutes ago. "
+                "Backups on demand are spaced so that they cannot push older backups out of "
+                "the retention count; the Owner is not limited.", minutes=minutes))
 
     def action_view_runs(self):
         self.ensure_one()

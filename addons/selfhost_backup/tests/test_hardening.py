@@ -28,8 +28,8 @@ class TestProfileChanges(BackupCase):
         self.assertEqual(profile.endpoint_url, self.s3["ENDPOINT"])
         self.assertTrue(profile.encrypt)
         # keeping more, or an unchanged value, stays open to Admins (fewer: test_owner_only)
-        as_admin.write({"object_lock_days": 60, "daily": True, "endpoint_url": self.s3["ENDPOINT"]})
-        self.assertEqual(profile.object_lock_days, 60)
+        as_admin.write({"keep_days": 0, "daily": True, "endpoint_url": self.s3["ENDPOINT"]})
+        self.assertTrue(profile.daily)
         # a limit where there was none loses backups
         with self.assertRaisesRegex(AccessError, "Only the Owner"):
             as_admin.write({"keep_count": 30})

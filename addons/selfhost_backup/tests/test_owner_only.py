@@ -8,6 +8,7 @@ import secrets
 import xmlrpc.client
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config
@@ -135,19 +136,44 @@ class TestBackupsAgainstAdmin(HttpCase):
 
     def test_admin_backs_up_verifies_and_reads_the_history(self):
         Profile = "selfhost.backup.profile"
+        # the backup of setUp was asked for a while ago
+        self.run_.sudo().started_at = fields.Datetime.subtract(fields.Datetime.now(), hours=2)
         action = self.rpc(Profile, "action_backup_now", self.profile.ids)
         self.assertEqual(action["params"]["title"], "Backup started")
         self.assertTrue(self.profile.backup_requested)
+        # nobody cancels it, nor runs the backup jobs out of turn
+        cron = self.env.ref("selfhost_backup.ir_cron_selfhost_backup_requested")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.assertTrue(triggers)
+        with self.assertRaises(xmlrpc.client.Fault):
+            self.rpc("ir.cron.trigger", "unlink", triggers.ids)
+        for job in (cron, self.env.ref("selfhost_backup.ir_cron_selfhost_backup")):
+            with self.assertRaises(xmlrpc.client.Fault):
+                self.rpc("ir.cron.trigger", "create", {"cron_id": job.id})
+        # nor asks again within the hour: a burst would push older backups out
+        self.profile.sudo().backup_requested = False
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.rpc(Profile, "action_backup_now", self.profile.ids)
+        self.assertIn("less than 60 minutes ago", caught.exception.faultString)
+        self.owner_rpc(Profile, "action_backup_now", self.profile.ids)  # the Owner may
         result = self.rpc("selfhost.backup.run", "action_verify", self.run_.ids)
         self.assertEqual(result["params"]["type"], "success", result)
         self.assertEqual(self.run_.verify_state, "ok")
         history = self.rpc("selfhost.backup.run", "search_read",
                            [("profile_id", "=", self.profile.id)], fields=["state", "backup_id"])
         self.assertEqual([r["backup_id"] for r in history], [self.run_.backup_id])
-        # making a profile safer loses nothing: open to Admins
-        self.rpc(Profile, "write", self.profile.ids, {"keep_count": 0, "keep_days": 60,
-                                                      "object_lock_mode": "COMPLIANCE"})
+        # keeping backups longer loses nothing: open to Admins
+        self.rpc(Profile, "write", self.profile.ids, {"keep_count": 0, "keep_days": 60})
         self.assertEqual((self.profile.keep_count, self.profile.keep_days), (0, 60))
+        # switching a protection on is not: it can stop every backup, or bind the
+        # bucket for years; nor is reviving a profile the Owner archived
+        self.profile.active = False
+        for vals in ({"object_lock_mode": "COMPLIANCE", "object_lock_days": 36500},
+                     {"object_lock_days": 36500}, {"encrypt": True, "active": True},
+                     {"active": True}, {"daily": True, "active": True}):
+            with self.subTest(vals=vals), self.assertRaises(xmlrpc.client.Fault):
+                self.rpc(Profile, "write", self.profile.ids, vals)
+        self.assertFalse(self.profile.with_context(active_test=False).active)
 
     def test_owner_weakening_is_sealed_first_and_alerted(self):
         self.env["audit.event"]._flush_buffer()
