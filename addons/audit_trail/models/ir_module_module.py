@@ -1,5 +1,7 @@
 from odoo import models
 
+from .audit_rule import SUITE_MODULES
+
 
 class IrModuleModule(models.Model):
     """Uninstalling is the Owner's (security_roles guards modules). Before the
@@ -18,6 +20,13 @@ class IrModuleModule(models.Model):
         return result
 
     def module_uninstall(self):
-        if "audit_trail" in self.mapped("name"):
+        names = set(self.mapped("name"))
+        suite = sorted(names & SUITE_MODULES - {"audit_trail"})
+        if suite:
+            # their protections (backup profiles, the Security team, roles...) go
+            # with their tables: a weakening, sealed before, and alerted
+            self.env["audit.event"]._log_weakening(self, "unlink", [
+                (module, None) for module in self.filtered(lambda m: m.name in suite)])
+        if "audit_trail" in names:
             self.env["audit.checkpoint"]._final_export()
         return super().module_uninstall()

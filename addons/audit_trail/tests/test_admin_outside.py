@@ -13,6 +13,7 @@ from odoo import sql_db
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config
 
+from odoo.addons.base.models import ir_module
 from odoo.addons.security_roles.tests.common import password_logins_for_admins, role_users
 
 from ..lib import chain
@@ -272,6 +273,15 @@ class TestAuditAgainstAdmin(HttpCase):
         self.assertEqual(checkpoints[-1]["sequence"], events[-1]["sequence"])
         self.assertIn("history", [e["action"] for e in events])
         self.assertTrue(self.env["audit.alert"].search([("code", "=", "audit_trail_removed")]))
+        # the Owner uninstalling another module of the suite: its protections go
+        # with its tables, reported first (Odoo's removal itself is stubbed here)
+        backup = self.env["ir.module.module"].search([("name", "=", "selfhost_backup")])
+        with patch.object(ir_module.Module, "module_uninstall", lambda self: True):
+            backup.with_user(self.owner).module_uninstall()
+        event = self.weakenings("ir.module.module")
+        self.assertEqual(len(event), 1)
+        self.assertTrue(event.sequence)
+        self.assertEqual(json.loads(event.details)["records"], backup.ids)
         # a forged line is caught by the export's own links
         forged = json.loads(lines[-1])
         forged["action"], forged["hash"] = "x", "0" * 64
