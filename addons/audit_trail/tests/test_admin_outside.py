@@ -4,12 +4,12 @@ floor), the trail's jobs and its uninstallation are the Owner's, and every
 weakening by the Owner is an event sealed before the change, with an alert."""
 import json
 import os
-from datetime import datetime
 import xmlrpc.client
+from datetime import datetime
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo import sql_db
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config
 
