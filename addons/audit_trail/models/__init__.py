@@ -11,3 +11,4 @@ from . import res_users_apikeys
 from . import res_config_settings
 from . import ir_cron
 from . import ir_module_module
+from . import mail_alert_delivery

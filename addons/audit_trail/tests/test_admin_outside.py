@@ -303,6 +303,20 @@ class TestAuditAgainstAdmin(HttpCase):
                      {"severity": "info"}, {"code": "noise"}, {"key": "x"},
                      {"webhook_status": "HTTP 200"}):
             self.assert_refused(self.rpc, "audit.alert", "write", alert.ids, vals, msg=str(vals))
+        # nor are its deliveries recalled: the e-mail and the inbox message
+        messages = self.env["mail.message"].search([("model", "=", "audit.alert"),
+                                                    ("res_id", "=", alert.id)])
+        self.assertTrue(messages)
+        # (tests send mails at once: one still queued, as the mail queue holds them)
+        mails = self.env["mail.mail"].create({
+            "model": "audit.alert", "res_id": alert.id, "subject": alert.name,
+            "body_html": alert.message, "recipient_ids": [(6, 0, self.owner.partner_id.ids)]})
+        for method, args in (("unlink", []), ("write", [{"email_to": "evil@example.com"}]),
+                             ("write", [{"recipient_ids": [(6, 0, [])]}]),
+                             ("write", [{"state": "cancel"}]), ("cancel", [])):
+            self.assert_refused(self.rpc, "mail.mail", method, mails.ids, *args, msg=method)
+        self.assert_refused(self.rpc, "mail.message", "unlink", messages.ids)
+        self.assertEqual(mails.exists().mapped("state"), ["outgoing"] * len(mails))
         self.rpc("audit.alert", "action_acknowledge", alert.ids)
         self.assertEqual((alert.name, alert.severity, alert.state),
                          ("Something happened", "critical", "acknowledged"))
