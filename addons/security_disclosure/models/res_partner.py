@@ -1,7 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
-from .team import ROLE_LEVEL, team_level
+from .team import refuse, team_decides
 
 # Changing one of these on a recipient would send the next advisory elsewhere
 # (another address, another company's contact list).
@@ -45,25 +44,19 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if any(vals.get(f) for vals in vals_list for f in RECIPIENT_FIELDS[2:]):
-            self._security_check_recipient_change()
+            self._security_check_recipient_change("create")
         return super().create(vals_list)
 
     def write(self, vals):
-        if set(RECIPIENT_FIELDS) & set(vals) and not self.env.su and team_level(
-                self.env) < ROLE_LEVEL["admin"]:
-            # sudo: whether a contact receives advisories is the team's secret;
-            # it is only tested here, never returned
-            if self.sudo().filtered(lambda p: p.advisory_recipient or p.advisory_subscriber):
-                self._security_check_recipient_change()
+        # sudo: whether a contact receives advisories is the team's secret; it
+        # is only tested here, never returned
+        if set(RECIPIENT_FIELDS) & set(vals) and self.sudo().filtered(
+                lambda p: p.advisory_recipient or p.advisory_subscriber):
+            self._security_check_recipient_change()
         return super().write(vals)
 
-    def _security_check_recipient_change(self):
-        if self.env.su or team_level(self.env) >= ROLE_LEVEL["admin"]:
-            return
-        if "audit.event" in self.env:
-            self.env["audit.event"].log(
-                "authorization", "security_advisory_recipient_change", outcome="denied",
-                model="res.partner", res_id=self[:1].id, res_name=self[:1].display_name)
-        raise AccessError(self.env._(
-            "This contact receives private security advisories: its e-mail address and "
-            "company are changed by an Admin of the Security team only. Ask one."))
+    def _security_check_recipient_change(self, operation="write"):
+        if not team_decides(self.env):
+            refuse(self, self.env._(
+                "This contact receives private security advisories: its e-mail address and "
+                "company are changed by an Admin of the Security team only. Ask one."), operation)

@@ -4,12 +4,14 @@ from datetime import timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 from odoo.tools.mail import email_split_tuples
 
+from odoo.addons.security_roles import actor
+
 from ..lib.text import strip_html
-from .team import check_team_role
+from .team import check_team_role, refuse
 
 _logger = logging.getLogger(__name__)
 
@@ -195,10 +197,10 @@ class SecurityReport(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             forced = WORKFLOW_FIELDS - {"received_date", "submitter_ip", "name"}
-            if forced & set(vals) and not self.env.su:
-                raise AccessError(self.env._(
+            if forced & set(vals) and not actor.is_server(self.env):
+                refuse(self, self.env._(
                     "A new report starts as New: %(fields)s are set by its workflow.",
-                    fields=", ".join(sorted(forced & set(vals)))))
+                    fields=", ".join(sorted(forced & set(vals)))), "create")
             for key in ("title", "description"):
                 if vals.get(key):
                     # Never store markup from an untrusted source as such.
@@ -215,11 +217,11 @@ class SecurityReport(models.Model):
         for key in ("title", "description"):
             if vals.get(key):
                 vals[key] = strip_html(vals[key])
-        if WORKFLOW_FIELDS & set(vals) and not self.env.su:
-            raise AccessError(self.env._(
+        if WORKFLOW_FIELDS & set(vals) and not actor.is_server(self.env):
+            refuse(self, self.env._(
                 "%(fields)s of a report change through its workflow buttons only.",
                 fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
-        if "advisory_ids" not in vals or self.env.su:
+        if "advisory_ids" not in vals:
             return super().write(vals)
         before = self.advisory_ids
         result = super().write(vals)
@@ -227,7 +229,7 @@ class SecurityReport(models.Model):
         # credits them: an Admin's call, as on the advisory's side.
         changed = (before - self.advisory_ids) | (self.advisory_ids - before)
         if changed.filtered(lambda a: a.state not in ("draft", "review")):
-            check_team_role(self.env, "admin", self.env._(
+            check_team_role(self, "admin", self.env._(
                 "link reports to an approved advisory"))
         return result
 
@@ -236,7 +238,7 @@ class SecurityReport(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        check_team_role(self.env, "admin", self.env._("delete reports"))
+        check_team_role(self, "admin", self.env._("delete reports"), "unlink")
         return super().unlink()
 
     # --------------------------------------------------------------- mail gateway
@@ -287,7 +289,7 @@ class SecurityReport(models.Model):
 
     # ------------------------------------------------------------------- actions
     def action_acknowledge(self):
-        check_team_role(self.env, "editor", self.env._("acknowledge reports"))
+        check_team_role(self, "editor", self.env._("acknowledge reports"))
         for report in self:
             if report.state != "new":
                 raise UserError(self.env._("%(ref)s is already acknowledged.", ref=report.name))
@@ -298,7 +300,7 @@ class SecurityReport(models.Model):
     def action_triage(self, outcome, duplicate_of=None, scope_class=None):
         """Record the triage outcome; out-of-scope reports get the class's reply,
         duplicates a link to the original."""
-        check_team_role(self.env, "editor", self.env._("triage reports"))
+        check_team_role(self, "editor", self.env._("triage reports"))
         if outcome not in dict(OUTCOMES):
             raise UserError(self.env._("Unknown triage outcome %(outcome)s.", outcome=outcome))
         for report in self:
@@ -356,7 +358,7 @@ class SecurityReport(models.Model):
         self._move("closed", ("triaged", "remediation", "resolved"), date_field="closed_date")
 
     def _move(self, state, sources, require_valid=False, date_field=None):
-        check_team_role(self.env, "editor", self.env._("move reports through remediation"))
+        check_team_role(self, "editor", self.env._("move reports through remediation"))
         for report in self:
             if report.state not in sources:
                 raise UserError(self.env._(
