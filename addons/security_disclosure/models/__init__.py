@@ -7,4 +7,5 @@ from . import security_report
 from . import security_advisory
 from . import ir_attachment
 from . import team_guard
+from . import team_config
 from . import security_advisory_broadcast

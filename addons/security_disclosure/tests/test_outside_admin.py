@@ -1,0 +1,197 @@
+"""A workspace Admin outside the Security team, over XML-RPC, against each
+decision that is the team's (its Admins, the Owner): the module's aliases,
+templates and sequences, who is linked to a contact that receives advisories
+or reported a vulnerability, whose account it takes over; and a team Editor
+against opening a released advisory to someone else. Each test checks the
+outcome: nothing of the embargoed advisory reaches the Admin or the accounts
+it controls, and the refusals are audited."""
+import xmlrpc.client
+
+from odoo import models
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.base.controllers.rpc import RPC_FAULT_CODE_ACCESS_ERROR
+from odoo.addons.security_roles.tests.common import password_logins_for_admins
+
+from .common import SECRET, disclosure_users, make_advisory, make_report, release, secret_reaching
+
+TEAM_DECIDES = "Only an Admin of the Security team or the Owner can"
+MALLORY = "mallory@evil.example"
+
+
+def rpc_sample(record, name, field):
+    """A value for `name` that differs from the record's, as XML-RPC carries it."""
+    current = record.sudo()[name]
+    if field.type == "boolean":
+        return not current
+    if field.type in ("integer", "float", "monetary"):
+        return (current or 0) + 7
+    if field.type == "selection":
+        values = [value for value, _label in field._description_selection(record.env)]
+        return next(value for value in values if value != current)
+    if field.type in ("date", "datetime"):
+        return "2031-01-02" if field.type == "date" else "2031-01-02 03:04:05"
+    if field.type == "many2one":
+        other = record.env[field.comodel_name].sudo().search([("id", "!=", current.id)], limit=1)
+        return other.id or False
+    if field.type == "one2many":
+        return [(5, 0, 0)]
+    if field.type == "many2many":
+        return [(6, 0, [])] if current else [(6, 0, record.env[field.comodel_name].sudo().search(
+            [], limit=1).ids)]
+    if field.type == "html":
+        return f"<p>{MALLORY}</p>"
+    if name == "alias_defaults":
+        return "{'reporter_partner_id': 1}"
+    return MALLORY if any(key in name for key in ("email", "partner", "reply")) else f"x-{name}"
+
+
+def rpc_writable(record):
+    """Every field an RPC write reaches: stored, inverse or related."""
+    return [(name, field) for name, field in sorted(record._fields.items())
+            if name not in models.MAGIC_COLUMNS and name != "display_name"
+            and (field.store or field.inverse or field.related)]
+
+
+class OutsideAdminCase(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        password_logins_for_admins(cls.env)
+        disclosure_users(cls)
+        cls.out_admin.email = MALLORY
+        # a portal account of the Admin's own, to read with what it would gain
+        cls.mallory = new_test_user(cls.env, "mallory.portal", "base.group_portal",
+                                    password="mallory-portal-pass",
+                                    email="mallory@portal.evil.example")
+        cls.report = make_report(cls.env, cls.reporter.partner_id)
+        cls.advisory = make_advisory(cls.env(user=cls.team_editor), cls.report)
+
+    def rpc(self, user, password, model, method, *args, **kw):
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, user.id, password, model,
+                                             method, list(args), kw)
+
+    def admin_rpc(self, model, method, *args, **kw):
+        return self.rpc(self.out_admin, "out-admin-pass", model, method, *args, **kw)
+
+    def assertRefused(self, call, *args, msg=None, reason=TEAM_DECIDES, **kw):
+        with self.assertRaises(xmlrpc.client.Fault, msg=msg) as caught:
+            call(*args, **kw)
+        self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR, msg)
+        self.assertIn(reason, caught.exception.faultString, msg)
+
+    def assertDeniedAudited(self, records, method, *args, **kw):
+        """The same refusal, called in-process: its denial event is committed on
+        a cursor of its own (an RPC's test cursor rolls it back with the call)."""
+        if "audit.event" not in self.env:
+            return
+        Event = self.env["audit.event"].sudo()
+        domain = [("outcome", "=", "denied"), ("uid", "=", records.env.uid)]
+        before = Event.search_count(domain)
+        try:  # not assertRaises: its savepoint would roll the denial event back
+            getattr(records, method)(*args, **kw)
+        except AccessError:
+            pass
+        else:
+            self.fail(f"{records._name}.{method} allowed")
+        self.assertGreater(Event.search_count(domain), before, f"{records._name}.{method}")
+
+    def assertNothingReached(self, *users):
+        """Nothing of the embargoed advisory reaches the Admin: no mail or
+        message to it, its portal account or `users`; none of them finds it."""
+        accounts = self.out_admin | self.mallory
+        for user in users:
+            accounts |= user
+        leaks = secret_reaching(self.env, accounts.partner_id, [MALLORY, "evil.example"])
+        self.assertFalse(leaks)
+        for user in accounts:
+            env = self.env(user=user)
+            self.assertFalse(env["security.advisory"].search([]), user.login)
+            self.assertFalse(env["security.report"].search([]), user.login)
+
+
+@tagged("post_install", "-at_install")
+class TestOutsideAdmin(OutsideAdminCase):
+
+    def test_aliases_templates_sequences_are_the_teams(self):
+        """Every alias, template and sequence of the module's data, every field
+        an RPC write reaches; new ones aimed at the module; then the broadcast
+        reaches its recipients only."""
+        data = self.env["ir.model.data"].search([
+            ("module", "=", "security_disclosure"),
+            ("model", "in", ["mail.alias", "mail.template", "ir.sequence"])])
+        self.assertEqual(sorted(data.mapped("model")), ["ir.sequence"] * 2 + ["mail.alias"]
+                         + ["mail.template"] * 3)
+        records = [self.env[xmlid.model].browse(xmlid.res_id) for xmlid in data]
+        bookkeeping = {("mail.alias", "alias_status")}
+        for record in records:
+            fields_ = rpc_writable(record)
+            before = record.sudo().read([name for name, _field in fields_])
+            for name, field in fields_:
+                if (record._name, name) in bookkeeping:
+                    continue
+                self.assertRefused(self.admin_rpc, record._name, "write", record.ids,
+                                   {name: rpc_sample(record, name, field)},
+                                   msg=f"{record._name}.{name} ({field.type})")
+            for method in ("unlink", "copy"):
+                self.assertRefused(self.admin_rpc, record._name, method, record.ids,
+                                   msg=f"{record._name}.{method}")
+            record.invalidate_recordset()
+            self.assertEqual(record.sudo().read([name for name, _field in fields_]), before)
+        # Odoo's own bookkeeping on an alias stays Odoo's
+        alias = self.env.ref("security_disclosure.mail_alias_security_report")
+        self.admin_rpc("mail.alias", "write", alias.ids, {"alias_status": "valid"})
+
+        def model_id(name):
+            return self.env["ir.model"]._get_id(name)
+        creations = {
+            "alias for reports": ("mail.alias", {
+                "alias_name": "reports2", "alias_model_id": model_id("security.report"),
+                "alias_defaults": "{'advisory_ids': [(4, %d)]}" % self.advisory.id}),
+            "alias owned by an advisory": ("mail.alias", {
+                "alias_name": "adv", "alias_model_id": model_id("res.partner"),
+                "alias_parent_model_id": model_id("security.advisory"),
+                "alias_parent_thread_id": self.advisory.id}),
+            "template on receipts": ("mail.template", {
+                "name": "copy", "model_id": model_id("security.advisory.receipt"),
+                "email_to": MALLORY, "body_html": "<p>x</p>"}),
+            "sequence with a report code": ("ir.sequence", {
+                "name": "reports", "code": "security.report", "prefix": "VR-"}),
+        }
+        for what, (model, vals) in creations.items():
+            self.assertRefused(self.admin_rpc, model, "create", vals, msg=what)
+        # what the Admin may create elsewhere cannot be pointed at the module afterwards
+        partner_alias = self.admin_rpc("mail.alias", "create", {
+            "alias_name": "partners", "alias_model_id": model_id("res.partner")})
+        self.assertRefused(self.admin_rpc, "mail.alias", "write", [partner_alias],
+                           {"alias_model_id": model_id("security.report")})
+        template = self.admin_rpc("mail.template", "create", {
+            "name": "Partners", "model_id": model_id("res.partner")})
+        self.assertRefused(self.admin_rpc, "mail.template", "write", [template],
+                           {"model_id": model_id("security.advisory.receipt")})
+        sequence = self.admin_rpc("ir.sequence", "create", {"name": "Mine", "code": "mine"})
+        self.assertRefused(self.admin_rpc, "ir.sequence", "write", [sequence],
+                           {"code": "security.advisory"})
+        # refusals are audited
+        broadcast_template = self.env.ref("security_disclosure.mail_template_advisory_broadcast")
+        self.assertDeniedAudited(broadcast_template.with_user(self.out_admin), "write",
+                                 {"email_cc": MALLORY})
+        self.assertDeniedAudited(alias.with_user(self.out_admin), "write",
+                                 {"alias_defaults": "{'reporter_partner_id': 1}"})
+        self.assertDeniedAudited(self.env.ref("security_disclosure.seq_security_advisory")
+                                 .with_user(self.out_admin), "write", {"number_next": 1})
+        # a team Admin and the Owner still maintain them (templates with code
+        # are the Owner's anyway: security_roles)
+        self.rpc(self.team_admin, "team-admin-pass", "mail.alias", "write", alias.ids,
+                 {"alias_bounced_content": "<p>Write to us at security@ instead.</p>"})
+        self.rpc(self.team_admin, "team-admin-pass", "ir.sequence", "write",
+                 self.env.ref("security_disclosure.seq_security_report").ids, {"padding": 5})
+        self.rpc(self.owner, "admin", "mail.template", "write", broadcast_template.ids,
+                 {"email_cc": "security-archive@example.com"})
+        # the outcome: the broadcast goes to its recipients (and the team's archive)
+        release(self.advisory, self.team_editor, self.team_admin, self.reporter)
+        mails = self.env["mail.mail"].search([("model", "=", "security.advisory.receipt")])
+        self.assertEqual(mails.recipient_ids, self.recipient.partner_id)
+        self.assertEqual(set(mails.mapped("email_cc")), {"security-archive@example.com"})
+        self.assertNothingReached()
