@@ -1,5 +1,7 @@
 from . import team
 from . import res_partner
+from . import res_users
+from . import base_partner_merge
 from . import res_config_settings
 from . import security_report_scope
 from . import security_intake

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .team import refuse, team_decides
+from .team import check_team_decides, refuse, team_decides
 
 # Changing one of these on a recipient would send the next advisory elsewhere
 # (another address, another company's contact list).
@@ -41,6 +41,35 @@ class ResPartner(models.Model):
         return self.search([("id", "child_of", subscribers.ids), ("email", "!=", False),
                             ("advisory_recipient", "=", True)])
 
+    def _security_under_subscriber(self):
+        """The partners of self that are advisory subscribers or contacts under
+        one (whom the team may mark as recipients), contract running or not."""
+        # sudo: who subscribes is the team's secret; only tested, never returned
+        Partner = self.sudo().with_context(active_test=False)
+        subscribers = Partner.search([("advisory_subscriber", "=", True)])
+        if not self or not subscribers:
+            return self.browse()
+        return self.browse(Partner.search([("id", "in", self.ids),
+                                           ("id", "child_of", subscribers.ids)]).ids)
+
+    def _security_disclosure_contacts(self):
+        """The partners of self through whom a user would read something of an
+        unpublished report or advisory: recipients, subscribers and their
+        contacts, holders of a receipt of an unpublished advisory, reporters."""
+        if not self:
+            return self
+        # sudo: who receives advisories or reported a vulnerability is the
+        # team's secret; only tested here, never returned to the caller
+        Partner = self.sudo().with_context(active_test=False)
+        found = Partner.search([("id", "in", self.ids), ("advisory_recipient", "=", True)])
+        found |= self._security_under_subscriber().sudo()
+        found |= self.env["security.advisory.receipt"].sudo().search([
+            ("partner_id", "in", self.ids),
+            ("advisory_id.state", "not in", ("public", "withdrawn"))]).partner_id
+        found |= self.env["security.report"].sudo().with_context(active_test=False).search(
+            [("reporter_partner_id", "in", self.ids)]).reporter_partner_id
+        return self.browse(found.ids)
+
     @api.model_create_multi
     def create(self, vals_list):
         if any(vals.get(f) for vals in vals_list for f in RECIPIENT_FIELDS[2:]):
@@ -53,6 +82,13 @@ class ResPartner(models.Model):
         if set(RECIPIENT_FIELDS) & set(vals) and self.sudo().filtered(
                 lambda p: p.advisory_recipient or p.advisory_subscriber):
             self._security_check_recipient_change()
+        if vals.get("parent_id") and self.browse(vals["parent_id"])._security_under_subscriber():
+            # sudo: whose contact this is decides, whoever may read the users
+            users = self.sudo().with_context(active_test=False).user_ids
+            if users:
+                # the user becomes a subscriber's contact, whom the team may mark
+                check_team_decides(self, self.env._(
+                    "make a user a contact of an advisory subscriber"))
         return super().write(vals)
 
     def _security_check_recipient_change(self, operation="write"):

@@ -75,10 +75,13 @@ class OutsideAdminCase(HttpCase):
     def admin_rpc(self, model, method, *args, **kw):
         return self.rpc(self.out_admin, "out-admin-pass", model, method, *args, **kw)
 
-    def assertRefused(self, call, *args, msg=None, reason=TEAM_DECIDES, **kw):
+    def assertRefused(self, call, *args, msg=None, reason=TEAM_DECIDES,
+                      code=RPC_FAULT_CODE_ACCESS_ERROR, **kw):
+        """`code` None: a core flow that wraps the refusal in its own error."""
         with self.assertRaises(xmlrpc.client.Fault, msg=msg) as caught:
             call(*args, **kw)
-        self.assertEqual(caught.exception.faultCode, RPC_FAULT_CODE_ACCESS_ERROR, msg)
+        if code is not None:
+            self.assertEqual(caught.exception.faultCode, code, msg)
         self.assertIn(reason, caught.exception.faultString, msg)
 
     def assertDeniedAudited(self, records, method, *args, **kw):
@@ -195,3 +198,120 @@ class TestOutsideAdmin(OutsideAdminCase):
         self.assertEqual(mails.recipient_ids, self.recipient.partner_id)
         self.assertEqual(set(mails.mapped("email_cc")), {"security-archive@example.com"})
         self.assertNothingReached()
+
+    def _contacts_with_access(self):
+        """Contacts through whom a user would read something: a recipient
+        without an account yet, the subscriber company, a former recipient who
+        still holds a receipt, a reporter who wrote from the web form."""
+        colleague = self.env["res.partner"].create({
+            "name": "Colleague", "email": "colleague@subscriber.example",
+            "parent_id": self.customer.id, "advisory_recipient": True})
+        holder = self.env["res.partner"].create({"name": "Holder", "email": "h@former.example"})
+        eve = self.env["res.partner"].create({"name": "Eve", "email": "eve@researcher.example"})
+        make_report(self.env, eve, title="Eve's report")
+        release(self.advisory, self.team_editor, self.team_admin, self.reporter)
+        self.env["security.advisory.receipt"].create(
+            {"advisory_id": self.advisory.id, "partner_id": holder.id})
+        self.assertIn(colleague, self.advisory.receipt_ids.partner_id)
+        return {"recipient": colleague, "subscriber": self.customer, "receipt holder": holder,
+                "reporter": eve}
+
+    def test_linking_users_to_recipients_and_reporters_is_the_teams(self):
+        contacts = self._contacts_with_access()
+        portal = self.env.ref("base.group_portal").id
+        for who, partner in contacts.items():
+            self.assertRefused(self.admin_rpc, "res.users", "create", {
+                "name": "Mallory", "login": f"mallory-{partner.id}", "partner_id": partner.id,
+                "groups_id": [(6, 0, [portal])]}, msg=f"new user on the {who}")
+            self.assertRefused(self.admin_rpc, "res.users", "write", self.mallory.ids,
+                               {"partner_id": partner.id}, msg=f"own user moved to the {who}")
+            self.assertRefused(self.admin_rpc, "res.partner", "write", partner.ids,
+                               {"user_ids": [(4, self.mallory.id)]}, msg=f"{who}'s users")
+            self.assertRefused(self.admin_rpc, "res.partner", "write", partner.ids, {
+                "user_ids": [(0, 0, {"name": "M", "login": f"m-{partner.id}",
+                                     "groups_id": [(6, 0, [portal])]})]},
+                               msg=f"user created from the {who}")
+            # the portal wizard creates the user (its invitation goes to the
+            # contact); sign-up wraps the refusal (of either guard) in its own error
+            wizard = self.admin_rpc("portal.wizard", "create",
+                                    {"partner_ids": [(6, 0, partner.ids)]})
+            line = self.admin_rpc("portal.wizard", "read", [wizard], ["user_ids"])[0]["user_ids"]
+            self.assertRefused(self.admin_rpc, "portal.wizard.user", "action_grant_access", line,
+                               reason="Security team", code=None,
+                               msg=f"portal access for the {who}")
+            # merging moves users, receipts and reports in SQL, either way
+            for src, dst in ((self.mallory.partner_id, partner), (partner, self.mallory.partner_id)):
+                merge = self.admin_rpc("base.partner.merge.automatic.wizard", "create", {
+                    "partner_ids": [(6, 0, (src | dst).ids)], "dst_partner_id": dst.id})
+                self.assertRefused(self.admin_rpc, "base.partner.merge.automatic.wizard",
+                                   "action_merge", [merge], msg=f"merge with the {who}")
+        # its own contact put under a subscriber becomes one the team may mark
+        self.assertRefused(self.admin_rpc, "res.partner", "write", self.mallory.partner_id.ids,
+                           {"parent_id": self.customer.id})
+        self.assertRefused(self.admin_rpc, "res.partner", "write", self.customer.ids,
+                           {"child_ids": [(4, self.mallory.partner_id.id)]})
+        # refusals are audited
+        colleague = contacts["recipient"]
+        self.assertDeniedAudited(self.env["res.users"].with_user(self.out_admin), "create", {
+            "name": "Mallory", "login": "mallory.audited", "partner_id": colleague.id})
+        self.assertDeniedAudited(self.mallory.with_user(self.out_admin), "write",
+                                 {"partner_id": colleague.id})
+        # the outcome: nobody but the team is linked to them, nothing reached the Admin
+        linked = self.env["res.users"].with_context(active_test=False).search(
+            [("partner_id", "in", [p.id for p in contacts.values()])])
+        self.assertFalse(linked)
+        self.assertEqual(self.mallory.partner_id.parent_id.id, False)
+        self.assertNothingReached()
+        # a team Admin gives the recipient its portal access
+        wizard = self.rpc(self.team_admin, "team-admin-pass", "portal.wizard", "create",
+                          {"partner_ids": [(6, 0, colleague.ids)]})
+        line = self.rpc(self.team_admin, "team-admin-pass", "portal.wizard", "read", [wizard],
+                        ["user_ids"])[0]["user_ids"]
+        self.rpc(self.team_admin, "team-admin-pass", "portal.wizard.user", "action_grant_access",
+                 line)
+        self.assertTrue(colleague.with_context(active_test=False).user_ids)
+
+    def test_signup_token_of_a_reporter_opens_no_account(self):
+        """With sign-up open to everyone, an internal user obtains a token for
+        any contact without a user; signing up with it would link a new user
+        to the reporter's contact (who reads its report and the draft)."""
+        eve = self._contacts_with_access()["reporter"]
+        self.env["ir.config_parameter"].set_param("auth_signup.invitation_scope", "b2c")
+        params = eve.with_user(self.out_admin).signup_get_auth_param()
+        token = params[eve.id]["auth_signup_token"]
+        page = self.url_open(f"/web/signup?token={token}")
+        self.assertEqual(page.status_code, 200)
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = self.url_open("/web/signup", data={
+            "csrf_token": csrf, "token": token, "login": eve.email, "name": "Eve",
+            "password": "mallory-signup-pass", "confirm_password": "mallory-signup-pass"})
+        refused = "Could not create a new account" in response.text
+        self.assertTrue(refused and TEAM_DECIDES in response.text, "the sign-up is refused")
+        self.assertFalse(eve.with_context(active_test=False).user_ids)
+        self.assertFalse(self.xmlrpc_common.authenticate(
+            self.env.cr.dbname, eve.email, "mallory-signup-pass", {}))
+        self.assertNothingReached()
+
+    def test_recipient_and_reporter_accounts_not_taken_over(self):
+        """The Admin holds every group of a portal user (security_roles lets it
+        change its credentials): a recipient's or a reporter's are the team's."""
+        self._contacts_with_access()
+        for user, password in ((self.recipient, "recipient-pass"),
+                               (self.reporter, "reporter-pass")):
+            for vals in ({"password": "taken-over-pass"}, {"login": "taken.over"},
+                         {"email": MALLORY}):
+                self.assertRefused(self.admin_rpc, "res.users", "write", user.ids, vals,
+                                   msg=f"{user.login}: {list(vals)}")
+            self.assertRefused(self.admin_rpc, "res.partner", "write", user.partner_id.ids,
+                               {"email": MALLORY}, reason="Security team",
+                               msg=f"{user.login}: contact's e-mail")
+            user.invalidate_recordset()
+            self.assertEqual(self.xmlrpc_common.authenticate(
+                self.env.cr.dbname, user.login, password, {}), user.id)
+            self.assertNotEqual(user.email, MALLORY)
+        self.assertDeniedAudited(self.recipient.with_user(self.out_admin), "write",
+                                 {"password": "taken-over-pass"})
+        self.assertNothingReached()
+        # the team's Admins and the Owner still help them
+        self.rpc(self.team_admin, "team-admin-pass", "res.users", "write", self.reporter.ids,
+                 {"email": "alice@new.researcher.example"})
