@@ -82,7 +82,9 @@ class OutsideAdminCase(HttpCase):
             call(*args, **kw)
         if code is not None:
             self.assertEqual(caught.exception.faultCode, code, msg)
-        self.assertIn(reason, caught.exception.faultString, msg)
+        reasons = (reason,) if isinstance(reason, str) else reason
+        self.assertTrue(any(text in caught.exception.faultString for text in reasons),
+                        f"{msg}: {caught.exception.faultString}")
 
     def assertDeniedAudited(self, records, method, *args, **kw):
         """The same refusal, called in-process: its denial event is committed on
@@ -315,3 +317,63 @@ class TestOutsideAdmin(OutsideAdminCase):
         # the team's Admins and the Owner still help them
         self.rpc(self.team_admin, "team-admin-pass", "res.users", "write", self.reporter.ids,
                  {"email": "alice@new.researcher.example"})
+
+    def test_editor_opens_no_released_advisory_to_someone_else(self):
+        """Creating, copying or re-assigning a report linked to a released
+        advisory, from either side and through the mail gateway: an Admin's
+        call, since the reporter reads the advisory in the portal."""
+        release(self.advisory, self.team_editor, self.team_admin, self.reporter)
+        outsider = self.other_reporter.partner_id
+        other = make_report(self.env, outsider, title="Another issue")
+
+        def editor_rpc(model, method, *args, **kw):
+            return self.rpc(self.team_editor, "team-editor-pass", model, method, *args, **kw)
+        email = (f"From: Bob <{outsider.email}>\nTo: security@example.com\n"
+                 f"Subject: Same issue\nMessage-Id: <bob-1@else.example>\n\nDetails")
+        attempts = {
+            "new report": ("security.report", "create", {
+                "title": "Mine too", "reporter_partner_id": outsider.id,
+                "advisory_ids": [(4, self.advisory.id)]}),
+            "copy, new reporter": ("security.report", "copy", self.report.ids,
+                                   {"reporter_partner_id": outsider.id}),
+            "copy": ("security.report", "copy", self.report.ids),
+            "re-assigned": ("security.report", "write", self.report.ids,
+                            {"reporter_partner_id": outsider.id}),
+            "linked": ("security.report", "write", other.ids,
+                       {"advisory_ids": [(4, self.advisory.id)]}),
+            "linked from the advisory": ("security.advisory", "write", self.advisory.ids,
+                                         {"report_ids": [(4, other.id)]}),
+            "by e-mail": ("mail.thread", "message_process", "security.report", email,
+                          {"advisory_ids": [(6, 0, self.advisory.ids)]}),
+        }
+        # (a copy also carries the report's state: refused as such already)
+        workflow = "are set by its workflow"
+        for what, (model, method, *args) in attempts.items():
+            reason = "Admin" if model == "security.advisory" else (
+                (TEAM_DECIDES, workflow) if method == "copy" else TEAM_DECIDES)
+            self.assertRefused(editor_rpc, model, method, *args, reason=reason, msg=what)
+        # nor does the mail gateway do it for an Admin outside the team
+        self.assertRefused(self.admin_rpc, "mail.thread", "message_process", "security.report",
+                           email, {"advisory_ids": [(6, 0, self.advisory.ids)],
+                                   "reporter_partner_id": self.mallory.partner_id.id})
+        self.assertDeniedAudited(self.env["security.report"].with_user(self.team_editor),
+                                 "create", {"title": "Audited", "reporter_partner_id": outsider.id,
+                                            "advisory_ids": [(4, self.advisory.id)]})
+        # the outcome: the advisory still reaches its reporter and recipients only
+        self.assertEqual(self.advisory.report_ids, self.report)
+        self.assertEqual(self.report.reporter_partner_id, self.reporter.partner_id)
+        readers = self.env["security.report"].search(
+            [("advisory_ids", "=", self.advisory.id)]).reporter_partner_id
+        self.assertEqual(readers, self.reporter.partner_id)
+        self.assertFalse(self.advisory.with_user(self.other_reporter).has_access("read"))
+        self.authenticate("other.reporter", "other-reporter-pass")
+        page = self.url_open(f"/my/security/advisories/{self.advisory.id}")
+        self.assertNotIn(SECRET, page.text)
+        self.assertFalse(secret_reaching(self.env, outsider))
+        self.assertNothingReached()
+        # while a draft stays the Editor's to prepare, and a team Admin decides
+        draft = make_advisory(self.env(user=self.team_editor), other, title="Draft")
+        editor_rpc("security.report", "write", other.ids, {"advisory_ids": [(4, draft.id)]})
+        self.rpc(self.team_admin, "team-admin-pass", "security.report", "write", other.ids,
+                 {"advisory_ids": [(4, self.advisory.id)]})
+        self.assertTrue(self.advisory.with_user(self.other_reporter).has_access("read"))
