@@ -377,3 +377,32 @@ class TestOutsideAdmin(OutsideAdminCase):
         self.rpc(self.team_admin, "team-admin-pass", "security.report", "write", other.ids,
                  {"advisory_ids": [(4, self.advisory.id)]})
         self.assertTrue(self.advisory.with_user(self.other_reporter).has_access("read"))
+
+    def test_team_members_accounts_not_taken_over(self):
+        """security_roles' rule: credentials change by their user or by someone
+        holding every group they hold; the Security team is a group an Admin
+        outside it does not hold."""
+        release(self.advisory, self.team_editor, self.team_admin, self.reporter)
+        dominance = "someone who holds every group that user holds"
+        members = {self.team_viewer: "team-viewer-pass", self.team_editor: "team-editor-pass",
+                   self.team_admin: "team-admin-pass"}
+        for member, password in members.items():
+            attempts = [
+                ("res.users", "write", member.ids, {"password": "taken-over-pass"}),
+                ("res.users", "write", member.ids, {"login": "taken.over"}),
+                ("res.users", "write", member.ids, {"email": MALLORY}),
+                ("res.users", "write", member.ids, {"partner_id": self.mallory.partner_id.id}),
+                ("res.partner", "write", member.partner_id.ids, {"email": MALLORY}),
+            ]
+            if "action_totp_disable" in self.env["res.users"]:
+                attempts.append(("res.users", "action_totp_disable", member.ids))
+            for model, method, *args in attempts:
+                self.assertRefused(self.admin_rpc, model, method, *args, reason=dominance,
+                                   msg=f"{member.login}: {method} {args[1:]}")
+            member.invalidate_recordset()
+            self.assertEqual(self.xmlrpc_common.authenticate(
+                self.env.cr.dbname, member.login, password, {}), member.id)
+            self.assertNotIn(MALLORY, member.email)
+        self.assertDeniedAudited(self.team_admin.with_user(self.out_admin), "write",
+                                 {"password": "taken-over-pass"})
+        self.assertNothingReached()
