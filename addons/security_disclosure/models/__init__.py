@@ -8,6 +8,7 @@ from . import security_intake
 from . import security_report
 from . import security_advisory
 from . import ir_attachment
+from . import mail_followers
 from . import team_guard
 from . import team_config
 from . import security_advisory_broadcast

@@ -406,3 +406,34 @@ class TestOutsideAdmin(OutsideAdminCase):
         self.assertDeniedAudited(self.team_admin.with_user(self.out_admin), "write",
                                  {"password": "taken-over-pass"})
         self.assertNothingReached()
+
+    def test_following_reports_and_advisories_is_the_teams(self):
+        """A follower receives every message: Settings may create follower
+        records in core, but not on reports and advisories."""
+        subtypes = [self.env.ref("mail.mt_comment").id, self.env.ref("mail.mt_note").id]
+        for document in (self.report, self.advisory):
+            self.assertRefused(self.admin_rpc, "mail.followers", "create", {
+                "res_model": document._name, "res_id": document.id,
+                "partner_id": self.out_admin.partner_id.id, "subtype_ids": [(6, 0, subtypes)]},
+                reason="Only members of the Security team add followers", msg=document._name)
+        # nor moved onto one: the Admin's own follower record of another document
+        own = self.env["mail.followers"].search([("partner_id", "=", self.out_admin.partner_id.id)],
+                                                limit=1)
+        if own:
+            self.assertRefused(self.admin_rpc, "mail.followers", "write", own.ids, {
+                "res_model": "security.advisory", "res_id": self.advisory.id},
+                reason="Only members of the Security team add followers")
+        self.assertDeniedAudited(self.env["mail.followers"].with_user(self.out_admin), "create", {
+            "res_model": "security.report", "res_id": self.report.id,
+            "partner_id": self.out_admin.partner_id.id})
+        # the team's work reaches its followers only
+        release(self.advisory, self.team_editor, self.team_admin, self.reporter)
+        self.advisory.with_user(self.team_editor).message_post(
+            body=f"Comment {SECRET}", message_type="comment", subtype_xmlid="mail.mt_comment")
+        self.report.with_user(self.team_editor).message_post(
+            body=f"Note {SECRET}", subtype_xmlid="mail.mt_note")
+        self.assertNothingReached()
+        # the reporter follows its report, and a team member adds a colleague
+        self.assertIn(self.reporter.partner_id, self.report.message_partner_ids)
+        self.report.with_user(self.team_editor).message_subscribe(self.team_viewer.partner_id.ids)
+        self.assertIn(self.team_viewer.partner_id, self.report.message_partner_ids)
