@@ -77,10 +77,7 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        # sudo: whether a contact receives advisories is the team's secret; it
-        # is only tested here, never returned
-        if set(RECIPIENT_FIELDS) & set(vals) and self.sudo().filtered(
-                lambda p: p.advisory_recipient or p.advisory_subscriber):
+        if set(RECIPIENT_FIELDS) & set(vals) and self._security_recipient_changed(vals):
             self._security_check_recipient_change()
         if vals.get("parent_id") and self.browse(vals["parent_id"])._security_under_subscriber():
             # sudo: whose contact this is decides, whoever may read the users
@@ -90,6 +87,23 @@ class ResPartner(models.Model):
                 check_team_decides(self, self.env._(
                     "make a user a contact of an advisory subscriber"))
         return super().write(vals)
+
+    def _security_recipient_changed(self, vals):
+        """Whether `vals` marks a contact (recipient, subscriber, contract) or
+        readdresses one that receives advisories. Unchanged values are not a
+        change: the portal's "My details" re-sends the e-mail address."""
+        # sudo: whether a contact receives advisories is the team's secret; it
+        # is only tested here, never returned
+        for partner in self.sudo():
+            receives = partner.advisory_recipient or partner.advisory_subscriber
+            for name in set(RECIPIENT_FIELDS) & set(vals):
+                if name in RECIPIENT_FIELDS[:2] and not receives:
+                    continue
+                field = partner._fields[name]
+                value = field.convert_to_record(field.convert_to_cache(vals[name], partner), partner)
+                if (value or False) != (partner[name] or False):
+                    return True
+        return False
 
     def _security_check_recipient_change(self, operation="write"):
         if not team_decides(self.env):

@@ -437,3 +437,39 @@ class TestOutsideAdmin(OutsideAdminCase):
         self.assertIn(self.reporter.partner_id, self.report.message_partner_ids)
         self.report.with_user(self.team_editor).message_subscribe(self.team_viewer.partner_id.ids)
         self.assertIn(self.team_viewer.partner_id, self.report.message_partner_ids)
+
+    def test_sudo_routes_act_for_their_principal(self):
+        """The team's checks follow who is authenticated, not the sudo() of the
+        route that reaches them: the mail gateway creates records as sudo."""
+        email = ("From: Mallory <mallory@evil.example>\nTo: security@example.com\n"
+                 "Subject: Fixed\nMessage-Id: <mallory-2@evil.example>\n\nNothing to see")
+        self.assertRefused(self.admin_rpc, "mail.thread", "message_process", "security.advisory",
+                           email, {"title": "Fixed", "state": "public",
+                                   "published_date": "2026-01-01 00:00:00",
+                                   "report_ids": [(6, 0, self.report.ids)]},
+                           reason="Only a member of the Security team")
+        self.assertEqual(self.env["security.advisory"].search([]), self.advisory)
+        self.assertNotIn("Alice Finder", self.url_open("/security/hall-of-fame").text,
+                         "an unpublished report's reporter is credited nowhere")
+        # in-process, sudo() on the Admin's environment is no team role either
+        with self.assertRaisesRegex(AccessError, "Only a member of the Security team"):
+            self.advisory.with_user(self.out_admin).sudo().write({"title": "Defaced"})
+        self.assertDeniedAudited(self.advisory.with_user(self.out_admin).sudo(), "write",
+                                 {"title": "Defaced"})
+        # a recipient saves its portal details (the address re-sent as it is),
+        # but readdressing the advisories stays the team's
+        self.authenticate("recipient.portal", "recipient-pass")
+        details = {"name": "Recipient", "phone": "+1 555 0100", "street": "1 Main St",
+                   "city": "Brussels", "country_id": str(self.env.ref("base.be").id)}
+        page = self.url_open("/my/account")
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        saved = self.url_open("/my/account", data=dict(
+            details, csrf_token=csrf, email=self.recipient.partner_id.email),
+            allow_redirects=False)
+        self.assertEqual(saved.status_code, 303)
+        self.assertEqual(self.recipient.partner_id.street, "1 Main St")
+        moved = self.url_open("/my/account", data=dict(
+            details, csrf_token=csrf, email=MALLORY), allow_redirects=False)
+        self.assertNotEqual(moved.status_code, 303)
+        self.recipient.partner_id.invalidate_recordset()
+        self.assertEqual(self.recipient.partner_id.email, "ops@subscriber.example")
