@@ -8,9 +8,10 @@ by whatever path, is compared before/after: only team Admins and the Owner may
 make it; each one is audited and raises an alert; a refused one is audited
 as denied.
 
-What Settings can still do: run Python in server actions or scheduled actions
-with sudo(), and uninstall the module. Those are outside what record checks can
-stop; the audit trail records who edits server actions.
+Code (server actions, scheduled actions, modules) is the Owner's through
+security_roles; the team's other decisions are guarded in team_config.py,
+res_users.py, res_partner.py, base_partner_merge.py, mail_followers.py and on
+the reports themselves.
 """
 from odoo import api, models
 from odoo.exceptions import AccessError
