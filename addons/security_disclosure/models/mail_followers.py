@@ -30,7 +30,7 @@ class MailFollowers(models.Model):
         # sudo: the followed document decides, whoever may read the follower
         if set(WHO_FOLLOWS_WHAT) & set(vals) and (
                 vals.get("res_model") in CONFIDENTIAL_MODELS
-                or self.sudo().filtered(lambda follower: follower.res_model in CONFIDENTIAL_MODELS)):
+                or self.sudo().filtered(lambda f: f.res_model in CONFIDENTIAL_MODELS)):
             self._security_check_following("write")
         return super().write(vals)
 

@@ -100,7 +100,8 @@ class ResPartner(models.Model):
                 if name in RECIPIENT_FIELDS[:2] and not receives:
                     continue
                 field = partner._fields[name]
-                value = field.convert_to_record(field.convert_to_cache(vals[name], partner), partner)
+                value = field.convert_to_record(
+                    field.convert_to_cache(vals[name], partner), partner)
                 if (value or False) != (partner[name] or False):
                     return True
         return False

@@ -43,12 +43,12 @@ class ResUsers(models.Model):
         reads: beyond security_roles' rule (the user, or someone holding all
         their groups), only the team's Admins and the Owner change them."""
         super()._security_check_credential_change(what)
-        if team_decides(self.env):
-            return
         own = {actor.acting_uid(self.env), actor.acting_for_uid()}
         others = self.filtered(lambda user: user.id not in own)
+        if not others or team_decides(self.env):
+            return
         # sudo: whose contact it is decides, whoever may read the partners
-        if others and others.sudo().partner_id._security_disclosure_contacts():
+        if others.sudo().partner_id._security_disclosure_contacts():
             check_team_decides(others, self.env._(
                 "change %(what)s of a user who receives private advisories or reported a "
                 "vulnerability", what=what))

@@ -244,7 +244,8 @@ class TestOutsideAdmin(OutsideAdminCase):
                                    line, reason="Security team", code=None,
                                    msg=f"portal access for the {who}")
             # merging moves users, receipts and reports in SQL, either way
-            for src, dst in ((self.mallory.partner_id, partner), (partner, self.mallory.partner_id)):
+            mine = self.mallory.partner_id
+            for src, dst in ((mine, partner), (partner, mine)):
                 merge = self.admin_rpc("base.partner.merge.automatic.wizard", "create", {
                     "partner_ids": [(6, 0, (src | dst).ids)], "dst_partner_id": dst.id})
                 self.assertRefused(self.admin_rpc, "base.partner.merge.automatic.wizard",
