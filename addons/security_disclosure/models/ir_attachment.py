@@ -65,7 +65,7 @@ class IrAttachment(models.Model):
         sent = self.env["security.advisory"]
         if (vals.get("res_model") in CONFIDENTIAL_MODELS or self._security_confidential()):
             self._security_refuse_sharing(vals)
-            self._security_check_released_patches()
+            self._security_check_released_patches("write")
             if PATCH_CONTENT & set(vals):
                 sent = self._security_sent_advisories()
         result = super().write(vals)
@@ -75,7 +75,7 @@ class IrAttachment(models.Model):
     def unlink(self):
         sent = self.env["security.advisory"]
         if self._security_confidential():
-            self._security_check_released_patches()
+            self._security_check_released_patches("unlink")
             sent = self._security_sent_advisories()
         names = {attachment.id: attachment.name for attachment in self}
         result = super().unlink()
@@ -89,18 +89,16 @@ class IrAttachment(models.Model):
         return self.env["security.advisory"].sudo().search([
             ("patch_attachment_ids", "in", self.ids), ("state", "in", ("broadcast", "public"))])
 
-    def _security_check_released_patches(self):
+    def _security_check_released_patches(self, operation):
         """The patch files of an approved (or later) advisory are what was
         approved and sent: only an Admin of the team changes or deletes them."""
-        if self.env.su:
-            return
         # sudo: which advisories publish these files decides, whoever asks
         released = self.env["security.advisory"].sudo().search_count([
             ("patch_attachment_ids", "in", self.ids),
             ("state", "in", ("approved", "broadcast", "public", "withdrawn"))])
         if released:
-            check_team_role(self.env, "admin", self.env._(
-                "change the patch files of an approved advisory"))
+            check_team_role(self, "admin", self.env._(
+                "change the patch files of an approved advisory"), operation)
 
     @api.model
     def _security_refuse_sharing(self, vals):

@@ -1,7 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
-from .team import ROLE_LEVEL, team_level
+from .team import check_team_decides, refuse, team_decides
 
 # Changing one of these on a recipient would send the next advisory elsewhere
 # (another address, another company's contact list).
@@ -42,28 +41,73 @@ class ResPartner(models.Model):
         return self.search([("id", "child_of", subscribers.ids), ("email", "!=", False),
                             ("advisory_recipient", "=", True)])
 
+    def _security_under_subscriber(self):
+        """The partners of self that are advisory subscribers or contacts under
+        one (whom the team may mark as recipients), contract running or not."""
+        # sudo: who subscribes is the team's secret; only tested, never returned
+        Partner = self.sudo().with_context(active_test=False)
+        subscribers = Partner.search([("advisory_subscriber", "=", True)])
+        if not self or not subscribers:
+            return self.browse()
+        return self.browse(Partner.search([("id", "in", self.ids),
+                                           ("id", "child_of", subscribers.ids)]).ids)
+
+    def _security_disclosure_contacts(self):
+        """The partners of self through whom a user would read something of an
+        unpublished report or advisory: recipients, subscribers and their
+        contacts, holders of a receipt of an unpublished advisory, reporters."""
+        if not self:
+            return self
+        # sudo: who receives advisories or reported a vulnerability is the
+        # team's secret; only tested here, never returned to the caller
+        Partner = self.sudo().with_context(active_test=False)
+        found = Partner.search([("id", "in", self.ids), ("advisory_recipient", "=", True)])
+        found |= self._security_under_subscriber().sudo()
+        found |= self.env["security.advisory.receipt"].sudo().search([
+            ("partner_id", "in", self.ids),
+            ("advisory_id.state", "not in", ("public", "withdrawn"))]).partner_id
+        found |= self.env["security.report"].sudo().with_context(active_test=False).search(
+            [("reporter_partner_id", "in", self.ids)]).reporter_partner_id
+        return self.browse(found.ids)
+
     @api.model_create_multi
     def create(self, vals_list):
         if any(vals.get(f) for vals in vals_list for f in RECIPIENT_FIELDS[2:]):
-            self._security_check_recipient_change()
+            self._security_check_recipient_change("create")
         return super().create(vals_list)
 
     def write(self, vals):
-        if set(RECIPIENT_FIELDS) & set(vals) and not self.env.su and team_level(
-                self.env) < ROLE_LEVEL["admin"]:
-            # sudo: whether a contact receives advisories is the team's secret;
-            # it is only tested here, never returned
-            if self.sudo().filtered(lambda p: p.advisory_recipient or p.advisory_subscriber):
-                self._security_check_recipient_change()
+        if set(RECIPIENT_FIELDS) & set(vals) and self._security_recipient_changed(vals):
+            self._security_check_recipient_change()
+        if vals.get("parent_id") and self.browse(vals["parent_id"])._security_under_subscriber():
+            # sudo: whose contact this is decides, whoever may read the users
+            users = self.sudo().with_context(active_test=False).user_ids
+            if users:
+                # the user becomes a subscriber's contact, whom the team may mark
+                check_team_decides(self, self.env._(
+                    "make a user a contact of an advisory subscriber"))
         return super().write(vals)
 
-    def _security_check_recipient_change(self):
-        if self.env.su or team_level(self.env) >= ROLE_LEVEL["admin"]:
-            return
-        if "audit.event" in self.env:
-            self.env["audit.event"].log(
-                "authorization", "security_advisory_recipient_change", outcome="denied",
-                model="res.partner", res_id=self[:1].id, res_name=self[:1].display_name)
-        raise AccessError(self.env._(
-            "This contact receives private security advisories: its e-mail address and "
-            "company are changed by an Admin of the Security team only. Ask one."))
+    def _security_recipient_changed(self, vals):
+        """Whether `vals` marks a contact (recipient, subscriber, contract) or
+        readdresses one that receives advisories. Unchanged values are not a
+        change: the portal's "My details" re-sends the e-mail address."""
+        # sudo: whether a contact receives advisories is the team's secret; it
+        # is only tested here, never returned
+        for partner in self.sudo():
+            receives = partner.advisory_recipient or partner.advisory_subscriber
+            for name in set(RECIPIENT_FIELDS) & set(vals):
+                if name in RECIPIENT_FIELDS[:2] and not receives:
+                    continue
+                field = partner._fields[name]
+                value = field.convert_to_record(
+                    field.convert_to_cache(vals[name], partner), partner)
+                if (value or False) != (partner[name] or False):
+                    return True
+        return False
+
+    def _security_check_recipient_change(self, operation="write"):
+        if not team_decides(self.env):
+            refuse(self, self.env._(
+                "This contact receives private security advisories: its e-mail address and "
+                "company are changed by an Admin of the Security team only. Ask one."), operation)

@@ -4,13 +4,15 @@ import secrets
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import consteq
+
+from odoo.addons.security_roles import actor
 
 from ..lib import csaf as csaf_lib
 from ..lib import osv as osv_lib
 from ..lib.cvss_vector import InvalidVector, score_v31, score_v40
-from .team import check_team_role, team_level
+from .team import check_team_role, principal, refuse, team_level
 
 _logger = logging.getLogger(__name__)
 
@@ -187,32 +189,32 @@ class SecurityAdvisory(models.Model):
     # ---------------------------------------------------------------------- CRUD
     @api.model_create_multi
     def create(self, vals_list):
-        check_team_role(self.env, "editor", self.env._("draft advisories"))
+        check_team_role(self, "editor", self.env._("draft advisories"), "create")
         for vals in vals_list:
-            if (WORKFLOW_FIELDS - {"name"}) & set(vals) and not self.env.su:
-                raise AccessError(self.env._(
+            if (WORKFLOW_FIELDS - {"name"}) & set(vals) and not actor.is_server(self.env):
+                refuse(self, self.env._(
                     "A new advisory starts as a draft: %(fields)s are set by its workflow.",
-                    fields=", ".join(sorted((WORKFLOW_FIELDS - {"name"}) & set(vals)))))
+                    fields=", ".join(sorted((WORKFLOW_FIELDS - {"name"}) & set(vals)))), "create")
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("security.advisory") or "/"
         return super().create(vals_list)
 
     def write(self, vals):
-        check_team_role(self.env, "editor", self.env._("edit advisories"))
-        if WORKFLOW_FIELDS & set(vals) and not self.env.su:
-            raise AccessError(self.env._(
+        check_team_role(self, "editor", self.env._("edit advisories"))
+        if WORKFLOW_FIELDS & set(vals) and not actor.is_server(self.env):
+            refuse(self, self.env._(
                 "%(fields)s of an advisory change through its workflow buttons only.",
                 fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
         # Who approves, when it goes public and what was released are the Admins' call.
         if ADMIN_FIELDS & set(vals):
-            check_team_role(self.env, "admin", self.env._(
+            check_team_role(self, "admin", self.env._(
                 "change the approvers or the embargo date of an advisory"))
         released = self.filtered(lambda a: a.state in ("approved", "broadcast", "public",
                                                        "withdrawn"))
         if released and ({"report_ids"} | set(CONTENT_FIELDS)) & set(vals):
-            check_team_role(self.env, "admin", self.env._("change an approved advisory"))
+            check_team_role(self, "admin", self.env._("change an approved advisory"))
         if vals.get("embargo_date") and fields.Datetime.to_datetime(
-                vals["embargo_date"]) <= fields.Datetime.now() and not self.env.su:
+                vals["embargo_date"]) <= fields.Datetime.now() and not actor.is_server(self.env):
             raise ValidationError(self.env._(
                 "The embargo date must be in the future: the advisory is published at that "
                 "date. Use Publish now to publish at once."))
@@ -231,7 +233,7 @@ class SecurityAdvisory(models.Model):
         return result
 
     def unlink(self):
-        check_team_role(self.env, "admin", self.env._("delete advisories"))
+        check_team_role(self, "admin", self.env._("delete advisories"), "unlink")
         if any(a.state not in ("draft", "review") for a in self):
             raise UserError(self.env._("Only draft advisories can be deleted; withdraw the others."))
         return super().unlink()
@@ -277,7 +279,7 @@ class SecurityAdvisory(models.Model):
     def action_send_to_reporter(self):
         """draft -> reporter review: the reporters of the linked reports read
         the draft in the portal, comment and approve it."""
-        check_team_role(self.env, "editor", self.env._("send an advisory for review"))
+        check_team_role(self, "editor", self.env._("send an advisory for review"))
         for advisory in self:
             advisory._require_state("draft")
             reporters = advisory.report_ids.reporter_partner_id
@@ -313,16 +315,16 @@ class SecurityAdvisory(models.Model):
         approved once every named approver (if any) and the reporter agreed."""
         for advisory in self:
             advisory._require_state("draft", "review")
-            user = self.env.user
+            user = principal(self.env)
             if user in advisory.approver_ids and user not in advisory.approval_user_ids:
-                check_team_role(self.env, "editor", self.env._("approve advisories"))
+                check_team_role(self, "editor", self.env._("approve advisories"))
                 super(SecurityAdvisory, advisory).write(
                     {"approval_user_ids": [(4, user.id)]})
                 advisory.message_post(body=self.env._("Approved by %(name)s.", name=user.name),
                                       subtype_xmlid="mail.mt_note")
                 if team_level(self.env) < 3:
                     continue
-            check_team_role(self.env, "admin", self.env._("approve advisories"))
+            check_team_role(self, "admin", self.env._("approve advisories"))
             if advisory.report_ids.reporter_partner_id and not advisory.reporter_approved_date:
                 raise UserError(self.env._(
                     "The reporter has not approved the draft yet: send it for review and wait "
@@ -337,7 +339,7 @@ class SecurityAdvisory(models.Model):
         self._audit("security_advisory_approve")
 
     def action_reset_draft(self):
-        check_team_role(self.env, "editor", self.env._("reset advisories to draft"))
+        check_team_role(self, "editor", self.env._("reset advisories to draft"))
         for advisory in self:
             advisory._require_state("review", "approved")
         super().write({"state": "draft", "approval_user_ids": [(5, 0, 0)],
@@ -347,7 +349,7 @@ class SecurityAdvisory(models.Model):
         """Private broadcast under embargo: the Admin first reads the list of
         recipients in a wizard, and confirms it."""
         self.ensure_one()
-        check_team_role(self.env, "admin", self.env._("broadcast advisories"))
+        check_team_role(self, "admin", self.env._("broadcast advisories"))
         self._require_state("approved")
         recipients = self._broadcast_recipients()
         wizard = self.env["security.advisory.broadcast"].create({
@@ -370,7 +372,7 @@ class SecurityAdvisory(models.Model):
     def _broadcast(self, recipients):
         """One receipt and one e-mail per confirmed recipient; the portal shows
         the advisory to them from now on."""
-        check_team_role(self.env, "admin", self.env._("broadcast advisories"))
+        check_team_role(self, "admin", self.env._("broadcast advisories"))
         now = fields.Datetime.now()
         for advisory in self:
             advisory._require_state("approved")
@@ -395,7 +397,7 @@ class SecurityAdvisory(models.Model):
                     {"recipient_ids": recipients.ids})
 
     def action_publish(self):
-        check_team_role(self.env, "admin", self.env._("publish advisories"))
+        check_team_role(self, "admin", self.env._("publish advisories"))
         self._publish()
 
     def _publish(self):
@@ -407,7 +409,7 @@ class SecurityAdvisory(models.Model):
         self._audit("security_advisory_publish")
 
     def action_withdraw(self):
-        check_team_role(self.env, "admin", self.env._("withdraw advisories"))
+        check_team_role(self, "admin", self.env._("withdraw advisories"))
         for advisory in self:
             advisory._require_state("broadcast", "public")
             super(SecurityAdvisory, advisory).write(

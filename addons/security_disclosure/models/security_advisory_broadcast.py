@@ -22,7 +22,7 @@ class SecurityAdvisoryBroadcast(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        check_team_role(self.env, "admin", self.env._("broadcast advisories"))
+        check_team_role(self, "admin", self.env._("broadcast advisories"))
         current = self.env["res.partner"]._security_advisory_recipients()
         if current != self.partner_ids:
             raise UserError(self.env._(

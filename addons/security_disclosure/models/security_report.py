@@ -4,12 +4,15 @@ from datetime import timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Command
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 from odoo.tools.mail import email_split_tuples
 
+from odoo.addons.security_roles import actor
+
 from ..lib.text import strip_html
-from .team import check_team_role
+from .team import check_team_decides, check_team_role, refuse
 
 _logger = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ OUTCOMES = [
 # Outcomes after which nothing is left to fix.
 CLOSING_OUTCOMES = ("duplicate", "out_of_scope", "not_reproducible", "informative")
 # Changed by the workflow's actions only, never by a plain write (RPC included).
+# Who reads a released advisory through a report (its reporter) and is credited on it.
+AUDIENCE_FIELDS = {"advisory_ids", "reporter_partner_id"}
 WORKFLOW_FIELDS = {"state", "triage_outcome", "acknowledged_date", "triaged_date",
                    "resolved_date", "closed_date", "ack_breached", "triage_breached",
                    "sla_alerted", "received_date", "name", "submitter_ip"}
@@ -195,16 +200,17 @@ class SecurityReport(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             forced = WORKFLOW_FIELDS - {"received_date", "submitter_ip", "name"}
-            if forced & set(vals) and not self.env.su:
-                raise AccessError(self.env._(
+            if forced & set(vals) and not actor.is_server(self.env):
+                refuse(self, self.env._(
                     "A new report starts as New: %(fields)s are set by its workflow.",
-                    fields=", ".join(sorted(forced & set(vals)))))
+                    fields=", ".join(sorted(forced & set(vals)))), "create")
             for key in ("title", "description"):
                 if vals.get(key):
                     # Never store markup from an untrusted source as such.
                     vals[key] = strip_html(vals[key])
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("security.report") or "/"
+        self._security_check_audience_vals(vals_list)
         reports = super().create(vals_list)
         for report in reports:
             if report.reporter_partner_id:
@@ -215,28 +221,57 @@ class SecurityReport(models.Model):
         for key in ("title", "description"):
             if vals.get(key):
                 vals[key] = strip_html(vals[key])
-        if WORKFLOW_FIELDS & set(vals) and not self.env.su:
-            raise AccessError(self.env._(
+        if WORKFLOW_FIELDS & set(vals) and not actor.is_server(self.env):
+            refuse(self, self.env._(
                 "%(fields)s of a report change through its workflow buttons only.",
                 fields=", ".join(sorted(WORKFLOW_FIELDS & set(vals)))))
-        if "advisory_ids" not in vals or self.env.su:
+        if not AUDIENCE_FIELDS & set(vals):
             return super().write(vals)
-        before = self.advisory_ids
+        before = self._security_audience()
         result = super().write(vals)
-        # Linking a report to a released advisory shows it to the reporter and
-        # credits them: an Admin's call, as on the advisory's side.
-        changed = (before - self.advisory_ids) | (self.advisory_ids - before)
-        if changed.filtered(lambda a: a.state not in ("draft", "review")):
-            check_team_role(self.env, "admin", self.env._(
-                "link reports to an approved advisory"))
+        if self._security_audience() != before:
+            self._security_check_audience()
         return result
+
+    # Through the reports linked to an advisory past reporter review, their
+    # reporters read it in the portal and are credited on it: who they are is
+    # an Admin's call (of the team, or the Owner), as on the advisory's side.
+    def _security_audience(self):
+        """{(advisory, report, reporter)} for the released advisories of self."""
+        # sudo: the advisories' states and the reporters decide, whoever asks
+        return {(advisory.id, report.id, report.reporter_partner_id.id)
+                for report in self.sudo() for advisory in report.advisory_ids
+                if advisory.state not in ("draft", "review")}
+
+    @api.model
+    def _security_check_audience_vals(self, vals_list):
+        """A new report (created, copied, from an e-mail) linked to a released
+        advisory: refused before it exists."""
+        advisory_ids = set()
+        for vals in vals_list:
+            for command in vals.get("advisory_ids") or ():
+                if isinstance(command, int):
+                    advisory_ids.add(command)
+                elif command[0] == Command.LINK:
+                    advisory_ids.add(command[1])
+                elif command[0] == Command.SET:
+                    advisory_ids.update(command[2])
+        # sudo: the advisories' states decide, whoever asks
+        advisories = self.env["security.advisory"].sudo().browse(advisory_ids).exists()
+        if advisories.filtered(lambda a: a.state not in ("draft", "review")):
+            self._security_check_audience("create")
+
+    def _security_check_audience(self, operation="write"):
+        check_team_decides(self, self.env._(
+            "link reports to an advisory past review, or change the reporter of such a "
+            "report: its reporter reads the advisory"), operation)
 
     def _write_workflow(self, vals):
         """Write workflow fields after the action checked the role and state."""
         return super().write(vals)
 
     def unlink(self):
-        check_team_role(self.env, "admin", self.env._("delete reports"))
+        check_team_role(self, "admin", self.env._("delete reports"), "unlink")
         return super().unlink()
 
     # --------------------------------------------------------------- mail gateway
@@ -287,7 +322,7 @@ class SecurityReport(models.Model):
 
     # ------------------------------------------------------------------- actions
     def action_acknowledge(self):
-        check_team_role(self.env, "editor", self.env._("acknowledge reports"))
+        check_team_role(self, "editor", self.env._("acknowledge reports"))
         for report in self:
             if report.state != "new":
                 raise UserError(self.env._("%(ref)s is already acknowledged.", ref=report.name))
@@ -298,7 +333,7 @@ class SecurityReport(models.Model):
     def action_triage(self, outcome, duplicate_of=None, scope_class=None):
         """Record the triage outcome; out-of-scope reports get the class's reply,
         duplicates a link to the original."""
-        check_team_role(self.env, "editor", self.env._("triage reports"))
+        check_team_role(self, "editor", self.env._("triage reports"))
         if outcome not in dict(OUTCOMES):
             raise UserError(self.env._("Unknown triage outcome %(outcome)s.", outcome=outcome))
         for report in self:
@@ -356,7 +391,7 @@ class SecurityReport(models.Model):
         self._move("closed", ("triaged", "remediation", "resolved"), date_field="closed_date")
 
     def _move(self, state, sources, require_valid=False, date_field=None):
-        check_team_role(self.env, "editor", self.env._("move reports through remediation"))
+        check_team_role(self, "editor", self.env._("move reports through remediation"))
         for report in self:
             if report.state not in sources:
                 raise UserError(self.env._(

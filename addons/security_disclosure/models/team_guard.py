@@ -8,17 +8,19 @@ by whatever path, is compared before/after: only team Admins and the Owner may
 make it; each one is audited and raises an alert; a refused one is audited
 as denied.
 
-What Settings can still do: run Python in server actions or scheduled actions
-with sudo(), and uninstall the module. Those are outside what record checks can
-stop; the audit trail records who edits server actions.
+Code (server actions, scheduled actions, modules) is the Owner's through
+security_roles; the team's other decisions are guarded in team_config.py,
+res_users.py, res_partner.py, base_partner_merge.py, mail_followers.py and on
+the reports themselves.
 """
-from odoo import SUPERUSER_ID, api, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from odoo.addons.security_roles import actor
 from odoo.addons.security_roles.models.res_users import _touches_groups
 
-from .team import CONFIDENTIAL_MODELS, ROLE_LEVEL, TEAM_GROUP
+from .team import CONFIDENTIAL_MODELS, ROLE_LEVEL, TEAM_GROUP, principal
 
 MODULE = "security_disclosure"
 
@@ -60,15 +62,18 @@ def _protections(env):
 
 
 def may_change_protections(env, before):
-    """Team Admins and the Owner (and the superuser: install, update, shell).
-    Membership is read from the database as it was before the change (group
-    caches can lag behind a rolled-back attempt)."""
-    if env.su or before is None:
+    """Team Admins and the Owner (and server code: install, update, shell),
+    decided by the principal. Membership is read from the database as it was
+    before the change (group caches can lag behind a rolled-back attempt)."""
+    if actor.is_server(env) or before is None:
         return True
-    if env.uid in env["res.groups"]._security_owner_ids():
+    uid = actor.acting_uid(env)
+    if not uid:
+        return False
+    if uid in env["res.groups"]._security_owner_ids():
         return True
-    return env.uid in before["members"] and \
-        ROLE_LEVEL.get(env.user.security_role, 0) >= ROLE_LEVEL["admin"]
+    return uid in before["members"] and \
+        ROLE_LEVEL.get(principal(env).security_role, 0) >= ROLE_LEVEL["admin"]
 
 
 def _check_protections(env, before, allowed):
@@ -83,21 +88,24 @@ def _check_protections(env, before, allowed):
         details["added_user_ids"] = sorted(set(after["members"]) - set(before["members"]))
         details["removed_user_ids"] = sorted(set(before["members"]) - set(after["members"]))
     audit = "audit.event" in env
-    if audit and (not allowed or env.uid != SUPERUSER_ID):
+    server = actor.is_server(env)
+    if audit and (not allowed or not server):
         env["audit.event"].log(
             "authorization", "security_team_protections_change",
             outcome="success" if allowed else "denied", model="res.groups",
-            res_id=env.ref(TEAM_GROUP).id, res_name="Security team", details=details)
+            res_id=env.ref(TEAM_GROUP).id, res_name="Security team", details=details,
+            user=principal(env) or None)
     if not allowed:
         raise AccessError(env._(
             "Only an Admin of the Security team or the Owner can change who is in the "
             "Security team or the access rules of vulnerability reports and advisories."))
-    if audit and env.uid != SUPERUSER_ID:
+    if audit and not server:
         # A person changed it (with or without sudo): the Owner and Admins hear of it.
         env["audit.alert"].raise_alert(
             "security_team_changed", env._("Security team changed"),
             env._("%(user)s changed the Security team's %(what)s.",
-                  user=env.user.name, what=", ".join(changed)),
+                  user=principal(env).name or env._("An anonymous visitor"),
+                  what=", ".join(changed)),
             severity="warning")
 
 

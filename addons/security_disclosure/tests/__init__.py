@@ -5,3 +5,4 @@ from . import test_leak
 from . import test_tour
 from . import test_review
 from . import test_audit_confidential
+from . import test_outside_admin

@@ -70,3 +70,26 @@ def broadcast(advisory, user):
     wizard = advisory.env[action["res_model"]].with_user(user).browse(action["res_id"])
     wizard.action_confirm()
     return wizard
+
+
+def release(advisory, team_editor, team_admin, reporter):
+    """Draft to private broadcast, the way the team does it."""
+    advisory.with_user(team_editor).action_send_to_reporter()
+    advisory._reporter_approve(reporter.partner_id)
+    advisory.with_user(team_admin).action_approve()
+    return broadcast(advisory, team_admin)
+
+
+def secret_reaching(env, partners, emails=()):
+    """Queued mails and messages carrying SECRET to these partners or addresses."""
+    env = env(su=True)
+    mails = env["mail.mail"].search(["|", ("body_html", "ilike", SECRET),
+                                     ("subject", "ilike", SECRET)])
+    mails = mails.filtered(lambda mail: mail.recipient_ids & partners or any(
+        email in f"{mail.email_to or ''} {mail.email_cc or ''}" for email in emails))
+    messages = env["mail.message"].search(["|", ("body", "ilike", SECRET),
+                                           ("subject", "ilike", SECRET)])
+    messages = messages.filtered(
+        lambda message: (message.partner_ids | message.notified_partner_ids) & partners)
+    return [(mail._name, mail.id, mail.subject) for mail in mails | messages.mail_ids] + [
+        (message._name, message.id, message.subject) for message in messages]

@@ -2,18 +2,20 @@
 the recipients reaches anything of the advisory, by any path; recipients do;
 after the scheduled job everyone reaches the public version."""
 import json
+import xmlrpc.client
 from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
 from odoo.addons.security_roles.tests.common import password_logins_for_admins
 
 from ..lib import csaf as csaf_lib
 from ..lib import osv as osv_lib
-from .common import SECRET, TEAM, broadcast, disclosure_users, make_advisory, make_report
+from .common import (SECRET, TEAM, broadcast, disclosure_users, make_advisory, make_report,
+                     secret_reaching)
 
 CONFIDENTIAL = ["security.advisory", "security.advisory.receipt"]
 
@@ -296,6 +298,132 @@ class TestEmbargoLeak(HttpCase):
         self.assertEqual(self.url_open(url, data={"csrf_token": csrf}).status_code, 200)
         self.assertTrue(receipt.ack_date)
 
+    def test_09_hostile_outside_admin_reaches_nothing(self):
+        """A workspace Admin outside the team tries, over XML-RPC, every path it
+        controls to the advisory: the module's alias, templates and sequences,
+        a user on a recipient's contact or its own account moved there, the
+        recipient's or a team member's password, a report of its own linked to
+        the advisory through the mail gateway, merging contacts, following the
+        advisory and its report, rendering it in a composer or a template
+        preview. Then the team keeps working on it, and the leak assertions
+        still hold for the Admin and for the portal account it controls."""
+        mallory = new_test_user(self.env, "mallory.portal", "base.group_portal",
+                                password="mallory-portal-pass", email="mallory@evil.example")
+        admin, db = self.out_admin, self.env.cr.dbname
+        mine = (admin.partner_id | mallory.partner_id).ids
+
+        def model_id(name):
+            return self.env["ir.model"]._get_id(name)
+
+        def attempt(model, method, *args, **kw):
+            try:
+                return self.xmlrpc_object.execute_kw(db, admin.id, "out-admin-pass", model,
+                                                     method, list(args), kw)
+            except xmlrpc.client.Fault as fault:
+                return fault.faultString
+        email = ("From: Mallory <mallory@evil.example>\nTo: security@example.com\n"
+                 "Subject: Me too\nMessage-Id: <mallory-1@evil.example>\n\nDetails")
+        receipt = self.advisory.receipt_ids[:1]
+        answers = {
+            "alias defaults": attempt(
+                "mail.alias", "write",
+                self.env.ref("security_disclosure.mail_alias_security_report").ids,
+                {"alias_defaults": "{'reporter_partner_id': %d, 'advisory_ids': [(4, %d)]}"
+                 % (mallory.partner_id.id, self.advisory.id)}),
+            "copy of the broadcast": attempt(
+                "mail.template", "write",
+                self.env.ref("security_disclosure.mail_template_advisory_broadcast").ids,
+                {"email_cc": "mallory@evil.example"}),
+            "its own broadcast template": attempt("mail.template", "create", {
+                "name": "Mine", "model_id": model_id("security.advisory.receipt"),
+                "partner_to": str(admin.partner_id.id),
+                "body_html": "<p>{{ object.advisory_id.title }}</p>"}),
+            "renumbering": attempt(
+                "ir.sequence", "write",
+                self.env.ref("security_disclosure.seq_security_advisory").ids,
+                {"number_next": 1}),
+            "user on the subscriber": attempt("res.users", "create", {
+                "name": "Mallory", "login": "mallory.subscriber", "partner_id": self.customer.id,
+                "groups_id": [(6, 0, self.env.ref("base.group_portal").ids)]}),
+            "own account moved to the recipient": attempt(
+                "res.users", "write", mallory.ids, {"partner_id": self.recipient.partner_id.id}),
+            "own contact under the subscriber": attempt(
+                "res.partner", "write", mallory.partner_id.ids, {"parent_id": self.customer.id}),
+            "merged into the subscriber": attempt(
+                "base.partner.merge.automatic.wizard", "action_merge", [attempt(
+                    "base.partner.merge.automatic.wizard", "create", {
+                        "partner_ids": [(6, 0, [mallory.partner_id.id, self.customer.id])],
+                        "dst_partner_id": self.customer.id})]),
+            "recipient's password": attempt(
+                "res.users", "write", self.recipient.ids, {"password": "mallory-pass-1"}),
+            "reporter's login": attempt(
+                "res.users", "write", self.reporter.ids, {"login": "mallory.reporter"}),
+            "team member's password": attempt(
+                "res.users", "write", self.team_viewer.ids, {"password": "mallory-pass-2"}),
+            "reporter by e-mail": attempt(
+                "mail.thread", "message_process", "security.report", email,
+                {"reporter_partner_id": mallory.partner_id.id,
+                 "advisory_ids": [(6, 0, self.advisory.ids)]}),
+            "follows the advisory": attempt("mail.followers", "create", {
+                "res_model": "security.advisory", "res_id": self.advisory.id,
+                "partner_id": admin.partner_id.id,
+                "subtype_ids": [(6, 0, [self.env.ref("mail.mt_comment").id,
+                                        self.env.ref("mail.mt_note").id])]}),
+            "follows the report": attempt("mail.followers", "create", {
+                "res_model": "security.report", "res_id": self.report.id,
+                "partner_id": admin.partner_id.id,
+                "subtype_ids": [(6, 0, [self.env.ref("mail.mt_comment").id,
+                                        self.env.ref("mail.mt_note").id])]}),
+            "subscribes through the document": attempt(
+                "security.advisory", "message_subscribe", self.advisory.ids, mine),
+            "composer": attempt("mail.compose.message", "action_send_mail", [attempt(
+                "mail.compose.message", "create", {
+                    "model": "security.advisory", "res_ids": str(self.advisory.ids),
+                    "composition_mode": "mass_mail", "subject": "{{ object.title }}",
+                    "body": "<p>{{ object.summary }}</p>",
+                    "partner_ids": [(6, 0, mine)]})]),
+            "template preview": attempt("mail.template.preview", "read", [attempt(
+                "mail.template.preview", "create", {
+                    "mail_template_id": self.env.ref(
+                        "security_disclosure.mail_template_advisory_broadcast").id,
+                    "resource_ref": f"security.advisory.receipt,{receipt.id}"})],
+                ["subject", "body_html"]),
+        }
+        for what, answer in answers.items():
+            self.assertNotIn(SECRET, str(answer), what)
+        # the team keeps working on the advisory
+        self.advisory.with_user(self.team_editor).message_post(
+            body=f"After the attack {SECRET}", message_type="comment",
+            subtype_xmlid="mail.mt_comment")
+        self.advisory.with_user(self.team_editor).message_post(
+            body=f"Note after the attack {SECRET}", subtype_xmlid="mail.mt_note")
+        self.report.with_user(self.team_editor).message_post(
+            body=f"Triage note {SECRET}", subtype_xmlid="mail.mt_note")
+        self.advisory.with_user(self.team_admin).write({"summary": f"Revised {SECRET}"})
+        # what an e-mail to the alias creates carries nobody of the Admin's
+        alias = self.env.ref("security_disclosure.mail_alias_security_report")
+        self.assertNotIn("reporter_partner_id", alias.alias_defaults)
+        self.assertEqual(self.advisory.report_ids, self.report)
+        self.assertFalse(self.env["security.report"].search(
+            [("reporter_partner_id", "in", mine)]))
+        # nothing reached the Admin or its portal account, by mail or otherwise
+        self.assertFalse(secret_reaching(self.env, admin.partner_id | mallory.partner_id,
+                                         ["mallory@evil.example", admin.email]))
+        self.assertFalse(self.env["res.users"].search([("partner_id", "in", (
+            self.customer | self.recipient.partner_id | self.reporter.partner_id).ids),
+            ("id", "not in", (self.recipient | self.reporter).ids)]))
+        for user, password, who in ((admin, "out-admin-pass", "hostile Admin"),
+                                    (mallory, "mallory-portal-pass", "its portal account")):
+            with self.subTest(who=who):
+                self._orm_paths_blind(user, who)
+                self.authenticate(user.login, password)
+                self._http_paths_blind(who, logged_in=True)
+                self.logout()
+        for user, password in ((self.recipient, "recipient-pass"),
+                               (self.team_viewer, "team-viewer-pass")):
+            self.assertEqual(self.xmlrpc_common.authenticate(db, user.login, password, {}),
+                             user.id)
+
     def _csrf(self):
         page = self.url_open(f"/my/security/advisories/{self.advisory.id}")
         marker = 'name="csrf_token" value="'
@@ -303,8 +431,10 @@ class TestEmbargoLeak(HttpCase):
         return page.text[start:page.text.index('"', start)]
 
     def test_07_after_embargo_everyone_reaches_public_version(self):
-        self.advisory.sudo().write({"broadcast_date": fields.Datetime.now() - timedelta(days=21),
-                                    "embargo_date": fields.Datetime.now() - timedelta(seconds=1)})
+        # as the server (the advisory's own environment is the Editor's who drafted it)
+        self.advisory.with_env(self.env).write({
+            "broadcast_date": fields.Datetime.now() - timedelta(days=21),
+            "embargo_date": fields.Datetime.now() - timedelta(seconds=1)})
         self.env.ref("security_disclosure.ir_cron_publish_embargoed").method_direct_trigger()
         self.assertEqual(self.advisory.state, "public")
         ref = self.advisory.name

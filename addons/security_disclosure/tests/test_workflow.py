@@ -129,8 +129,10 @@ class TestAdvisoryWorkflow(TransactionCase):
         # Scheduled publication at the embargo date, not before
         self.env["security.advisory"]._cron_publish_embargoed()
         self.assertEqual(advisory.state, "broadcast")
-        advisory.sudo().write({"broadcast_date": fields.Datetime.now() - timedelta(days=21),
-                               "embargo_date": fields.Datetime.now() - timedelta(minutes=1)})
+        # as the server (the advisory's own environment is the Editor's who drafted it)
+        advisory.with_env(self.env).write({
+            "broadcast_date": fields.Datetime.now() - timedelta(days=21),
+            "embargo_date": fields.Datetime.now() - timedelta(minutes=1)})
         self.env["security.advisory"]._cron_publish_embargoed()
         self.assertEqual(advisory.state, "public")
         self.assertTrue(advisory.published_date)
