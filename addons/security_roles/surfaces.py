@@ -31,6 +31,7 @@ TECHNICAL_MODELS = {
     "auth.saml.provider": "authentication providers",
     "auth.saml.group.map": "authentication providers",
     "ir.default": "code (default values of any field)",
+    "mail.message.subtype": "security definitions (which messages are internal, who follows them)",
     "ir.profile": "code (profiling)",
 }
 TECHNICAL_PREFIXES = {

@@ -4,6 +4,8 @@ from odoo import models
 
 from odoo.addons.security_roles import actor
 
+from .audit_alert import _RAISING
+
 ALERT_MODEL = "audit.alert"
 # Set while Odoo sends mails: what it writes and deletes then is delivery.
 _SENDING = contextvars.ContextVar("audit_trail_sending_mail", default=False)
@@ -18,7 +20,7 @@ class AlertDelivery(models.AbstractModel):
     _alert_free_fields = frozenset()
 
     def _audit_check_alert_delivery(self, operation, vals=None):
-        if _SENDING.get() or actor.is_server(self.env):
+        if _SENDING.get() or _RAISING.get() or actor.is_server(self.env):
             return
         if vals is not None and set(vals) <= self._alert_free_fields:
             return

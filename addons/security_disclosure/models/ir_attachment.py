@@ -2,8 +2,16 @@ from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
+from odoo.addons.security_roles import actor
+
 from .team import CONFIDENTIAL_MODELS, check_team_role, team_level
 
+
+# Files not yet with their document: a composer's uploads (res_id 0) and a
+# scheduled message's. Until they are posted, only who uploaded them reads
+# them (core lets Settings read them, and a team member's draft on an
+# advisory is as confidential as the advisory).
+STAGING_MODELS = ("mail.compose.message", "mail.scheduled.message")
 
 # what a patch file is: a change of one of these changes what was sent
 PATCH_CONTENT = {"raw", "datas", "db_datas", "name", "type", "url"}
@@ -34,6 +42,11 @@ class IrAttachment(models.Model):
             forbidden = self.browse(confidential.ids)
         else:
             forbidden = self.browse()
+        if not actor.is_server(self.env):
+            principal = actor.acting_uid(self.env)
+            # sudo: who uploaded a staged file decides, whoever asks
+            forbidden |= self.browse(self.sudo().filtered(
+                lambda a: a.res_model in STAGING_MODELS and a.create_uid.id != principal).ids)
         for attachment in confidential - forbidden:
             document = self.env[attachment.res_model].browse(attachment.res_id)
             mode = "read" if operation == "read" else "write"
@@ -52,6 +65,9 @@ class IrAttachment(models.Model):
         if not self.env.su and not team_level(self.env):
             domain = expression.AND([domain, ["|", ("res_model", "=", False),
                                               ("res_model", "not in", CONFIDENTIAL_MODELS)]])
+        if not self.env.su and not actor.is_server(self.env):
+            domain = expression.AND([domain, ["|", ("res_model", "not in", STAGING_MODELS),
+                                              ("create_uid", "=", actor.acting_uid(self.env))]])
         return super()._search(domain, *args, **kwargs)
 
     @api.model_create_multi
@@ -115,8 +131,10 @@ class IrAttachment(models.Model):
 
     def validate_access(self, access_token):
         self.ensure_one()
-        if self._security_confidential():
-            # Neither the token nor `public` counts: the document decides.
+        # sudo: where the file belongs decides, whoever asks
+        if self._security_confidential() or self.sudo().res_model in STAGING_MODELS:
+            # Neither the token nor `public` counts: the document (or, for a
+            # staged file, who uploaded it) decides.
             if self.env.user._is_public() or self.env.user._is_portal():
                 raise AccessError(self.env._("Sorry, you are not allowed to access this document."))
             self.check_access("read")

@@ -94,8 +94,13 @@ class ResPartner(models.Model):
         change: the portal's "My details" re-sends the e-mail address."""
         # sudo: whether a contact receives advisories is the team's secret; it
         # is only tested here, never returned
+        # reporters too: replies to their reports go to their address
+        reporters = set(self.env["security.report"].sudo().with_context(active_test=False).search(
+            [("reporter_partner_id", "in", self.ids)]).reporter_partner_id.ids) \
+            if set(RECIPIENT_FIELDS[:2]) & set(vals) else set()
         for partner in self.sudo():
-            receives = partner.advisory_recipient or partner.advisory_subscriber
+            receives = partner.advisory_recipient or partner.advisory_subscriber \
+                or partner.id in reporters
             for name in set(RECIPIENT_FIELDS) & set(vals):
                 if name in RECIPIENT_FIELDS[:2] and not receives:
                     continue
@@ -109,5 +114,6 @@ class ResPartner(models.Model):
     def _security_check_recipient_change(self, operation="write"):
         if not team_decides(self.env):
             refuse(self, self.env._(
-                "This contact receives private security advisories: its e-mail address and "
-                "company are changed by an Admin of the Security team only. Ask one."), operation)
+                "This contact receives private security advisories or reported a "
+                "vulnerability: its e-mail address and company are changed by an Admin of the "
+                "Security team only. Ask one."), operation)

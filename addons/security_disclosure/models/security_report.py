@@ -237,11 +237,15 @@ class SecurityReport(models.Model):
     # reporters read it in the portal and are credited on it: who they are is
     # an Admin's call (of the team, or the Owner), as on the advisory's side.
     def _security_audience(self):
-        """{(advisory, report, reporter)} for the released advisories of self."""
+        """{(advisory, report, reporter)} for the released advisories of self,
+        and who reports a report linked to any advisory (a reporter reads the
+        advisory under review: changing who that is, is an Admin's call too)."""
         # sudo: the advisories' states and the reporters decide, whoever asks
         return {(advisory.id, report.id, report.reporter_partner_id.id)
                 for report in self.sudo() for advisory in report.advisory_ids
-                if advisory.state not in ("draft", "review")}
+                if advisory.state not in ("draft", "review")} | {
+                (False, report.id, report.reporter_partner_id.id)
+                for report in self.sudo() if report.advisory_ids}
 
     @api.model
     def _security_check_audience_vals(self, vals_list):
@@ -303,6 +307,10 @@ class SecurityReport(models.Model):
             "anonymous": not email,
         }
         values.update(custom_values or {})
+        # the reference comes from the sequence, never from the subject (which
+        # mail.thread would make the name: it would then be the reference the
+        # audit trail, alerts and notifications show)
+        values["name"] = "/"
         report = super().message_new(msg_dict, custom_values=values)
         report._keep_original(msg_dict.get("subject") or "", msg_dict.get("body") or "")
         report._send_receipt()

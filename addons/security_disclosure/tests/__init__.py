@@ -6,3 +6,4 @@ from . import test_tour
 from . import test_review
 from . import test_audit_confidential
 from . import test_outside_admin
+from . import test_outside_admin_paths

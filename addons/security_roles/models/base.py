@@ -10,6 +10,8 @@ CREDENTIAL_MODELS = {
     "auth_totp.device": "user_id",
     "auth.passkey.key": "create_uid",
     "res.device.log": "user_id",
+    # where a user's notifications are pushed (their content with them)
+    "mail.push.device": "partner_id.user_ids",
 }
 OPERATION_LABELS = {"create": "create", "write": "change", "unlink": "delete"}
 _UNCLASSIFIED = object()
@@ -119,7 +121,14 @@ class Base(models.AbstractModel):
 
     def _security_check_credential_records(self, operation, vals_list):
         field = self._security_credential_field()
-        if operation == "create":
+        if operation == "create" and "." in field:  # through a partner: its users
+            first, rest = field.split(".", 1)
+            uids = set()
+            for vals in vals_list:
+                # sudo: whose partner it is decides, whoever may read users
+                uids.update(self.env[self._fields[first].comodel_name].sudo().browse(
+                    vals.get(first) or self.env.user.partner_id.id).mapped(f"{rest}.id"))
+        elif operation == "create":
             uids = {vals.get(field) or self.env.uid for vals in vals_list}
         else:
             # sudo: whose credential it is decides, whoever may read it
