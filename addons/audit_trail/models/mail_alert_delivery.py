@@ -55,6 +55,11 @@ class MailMail(models.Model):
     _name = "mail.mail"
     _inherit = ["mail.mail", "audit.alert.delivery"]
 
+    def send(self, *args, **kwargs):
+        # sending, or recording that it failed (no mail server reachable)
+        with actor.flag(_SENDING):
+            return super().send(*args, **kwargs)
+
     def _send(self, *args, **kwargs):
         with actor.flag(_SENDING):
             return super()._send(*args, **kwargs)
