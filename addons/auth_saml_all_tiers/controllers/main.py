@@ -19,6 +19,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from werkzeug.exceptions import NotFound
 
 from ..lib import saml
+from ..lib.redirects import local_path
 from ..models.mfa_policy import looks_like_recovery_code
 
 _logger = logging.getLogger(__name__)
@@ -29,10 +30,9 @@ PENDING_SECONDS = 600
 
 
 def _local_path(target, default="/odoo"):
-    """Only a path on this server: RelayState comes back from the browser."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    """Only a path on this server (RelayState and every redirect parameter come
+    back from the browser): see lib.redirects."""
+    return local_path(target, default)
 
 
 class SamlController(http.Controller):
@@ -186,8 +186,14 @@ class SamlController(http.Controller):
 
 class Home(TotpHome):
 
+    def _login_redirect(self, uid, redirect=None):
+        # every way out of a login (password, code, enrolment, SSO) goes here
+        return super()._login_redirect(uid, redirect=_local_path(redirect, None))
+
     @http.route()
     def web_login(self, redirect=None, **kw):
+        # core sends a logged-in visitor straight to `redirect`: a local path only
+        redirect = _local_path(redirect, None)
         if request.httprequest.method == "POST" and kw.get("saml_discover"):
             # "Use single sign-on": no password is checked (nor counted as a failure)
             provider = request.env["auth.saml.provider"]._discover(kw.get("login"))
@@ -215,6 +221,7 @@ class Home(TotpHome):
             if request.session.pre_uid and not request.session.uid else None
         if user:  # who acts on this page (a trusted device, a recovery code) is that user
             set_request_principal(user.id)
+        redirect = _local_path(redirect, None)
         if not (user and user.totp_enabled and request.httprequest.method == "POST"
                 and looks_like_recovery_code(token)):
             return super().web_totp(redirect=redirect, **kwargs)
