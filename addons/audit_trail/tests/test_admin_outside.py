@@ -14,7 +14,11 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import config
 
 from odoo.addons.base.models import ir_module
-from odoo.addons.security_roles.tests.common import password_logins_for_admins, role_users
+from odoo.addons.security_roles.tests.common import (
+    RoleRpc,
+    password_logins_for_admins,
+    role_users,
+)
 
 from ..lib import chain
 from ..models import audit_event as audit_event_module
@@ -27,21 +31,13 @@ HOSTILE_CONTEXTS = ({}, {"_force_unlink": True}, {"module_uninstall": True},
 
 
 @tagged("post_install", "-at_install")
-class TestAuditAgainstAdmin(HttpCase):
+class TestAuditAgainstAdmin(RoleRpc, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         role_users(cls)
         password_logins_for_admins(cls.env)
         cls.Event = cls.env["audit.event"]
-
-    def rpc(self, model, method, *args, **kw):
-        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.admin.id,
-                                             "role-admin-password", model, method, list(args), kw)
-
-    def owner_rpc(self, model, method, *args, **kw):
-        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.owner.id, "admin",
-                                             model, method, list(args), kw)
 
     def assert_refused(self, call, *args, msg=None, **kw):
         with self.assertRaises(xmlrpc.client.Fault, msg=msg):

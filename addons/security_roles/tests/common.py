@@ -38,3 +38,15 @@ class RolesCase(TransactionCase):
 
     def owners(self):
         return self.env["res.groups"]._security_owner_ids()
+
+
+class RoleRpc:
+    """XML-RPC calls as the Admin and the Owner of role_users() (HttpCase)."""
+
+    def rpc(self, model, method, *args, **kw):
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.admin.id,
+                                             "role-admin-password", model, method, list(args), kw)
+
+    def owner_rpc(self, model, method, *args, **kw):
+        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.owner.id, OWNER_PASSWORD,
+                                             model, method, list(args), kw)

@@ -265,18 +265,23 @@ class SelfhostBackupProfile(models.Model):
             "next": {"type": "ir.actions.act_window_close"},
         }}
 
+    @api.model
+    def _param_number(self, key, default):
+        """A non-negative number from a system parameter (the Owner's), or `default`."""
+        # sudo: Admins run backups; the parameters are the Owner's to set
+        value = self.env["ir.config_parameter"].sudo().get_param(key)
+        try:
+            return max(float(value), 0.0) if value else default
+        except ValueError:
+            return default
+
     def _check_manual_interval(self):
         """Backups on demand, at most one an hour per profile for Admins
         (selfhost_backup.manual_interval_minutes, the Owner's): a burst of
         backups would push the older ones out of the retention count."""
         if self.env["res.users"]._security_technical_actor():
             return
-        param = self.env["ir.config_parameter"].sudo().get_param(
-            "selfhost_backup.manual_interval_minutes", "60")
-        try:
-            minutes = max(int(param), 0)
-        except ValueError:
-            minutes = 60
+        minutes = int(self._param_number("selfhost_backup.manual_interval_minutes", 60))
         since = fields.Datetime.now() - timedelta(minutes=minutes)
         # sudo: the run history is the system's; only its dates are compared
         recent = self.env["selfhost.backup.run"].sudo().search_count([
@@ -532,12 +537,7 @@ class SelfhostBackupProfile(models.Model):
         left open (S3 keeps, and bills, their parts until then). Only uploads older
         than selfhost_backup.orphan_upload_hours (default 12): another server backing
         up a database of the same name to the same path is not disturbed."""
-        param = self.env["ir.config_parameter"].sudo().get_param(
-            "selfhost_backup.orphan_upload_hours", "12")
-        try:
-            hours = max(float(param), 0.0)
-        except ValueError:
-            hours = 12.0
+        hours = self._param_number("selfhost_backup.orphan_upload_hours", 12)
         before = datetime.now(timezone.utc) - timedelta(hours=hours)
         base = pipeline.base_prefix(self.prefix, self.env.cr.dbname)
         try:

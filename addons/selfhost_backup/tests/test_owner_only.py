@@ -13,7 +13,11 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config
 
-from odoo.addons.security_roles.tests.common import password_logins_for_admins, role_users
+from odoo.addons.security_roles.tests.common import (
+    RoleRpc,
+    password_logins_for_admins,
+    role_users,
+)
 
 from ..lib import s3 as s3lib
 from ..models.selfhost_backup_profile import OWNER_FIELDS
@@ -34,7 +38,7 @@ HOSTILE_CONTEXTS = ({}, {"_force_unlink": True}, {"install_mode": True})
 
 
 @tagged("post_install", "-at_install")
-class TestBackupsAgainstAdmin(HttpCase):
+class TestBackupsAgainstAdmin(RoleRpc, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -62,14 +66,6 @@ class TestBackupsAgainstAdmin(HttpCase):
         # protections on, so that switching them off is an attack too
         self.profile.write({"object_lock_mode": "GOVERNANCE", "object_lock_days": 30,
                             "sse": "AES256", "include_filestore": True})
-
-    def rpc(self, model, method, *args, **kw):
-        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.admin.id,
-                                             "role-admin-password", model, method, list(args), kw)
-
-    def owner_rpc(self, model, method, *args, **kw):
-        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, self.owner.id, "admin",
-                                             model, method, list(args), kw)
 
     def stored_keys(self):
         return sorted(k for k, _s, _m in s3lib.list_keys(self.client, self.s3["BUCKET"],
