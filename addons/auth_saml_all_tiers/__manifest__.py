@@ -6,7 +6,8 @@
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",
-    "depends": ["security_roles", "auth_totp", "auth_password_policy", "base_setup"],
+    "depends": ["security_roles", "auth_totp", "auth_passkey", "auth_password_policy",
+                "base_setup"],
     "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml"]},
     "data": [
         "security/ir.model.access.csv",

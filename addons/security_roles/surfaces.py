@@ -69,6 +69,7 @@ FUNCTIONAL_MODELS = {
 NEVER_FUNCTIONAL_PARAMS = (
     "database.*", "web.base.url*", "auth_signup.*", "auth_oauth.*", "auth_ldap.*",
     "auth_totp.*", "auth_passkey.*", "auth_password_policy.*", "base.login_cooldown*",
+    "auth_throttle.*",
     "base.template_portal_user_id", "base.profiling_enabled_until",
     "mail.restrict.template.rendering", "mail.catchall.*", "mail.bounce.*",
     "mail.default.from*", "base_setup.default_external_email_server",

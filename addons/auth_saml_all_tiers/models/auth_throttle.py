@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 
@@ -9,19 +10,22 @@ from ..lib import throttle
 
 _logger = logging.getLogger(__name__)
 
-POLICY_DEFAULTS = {"login": throttle.LOGIN_DEFAULTS, "ip": throttle.IP_DEFAULTS,
-                   "totp": throttle.TOTP_DEFAULTS}
+POLICY_DEFAULTS = {"login_source": throttle.LOGIN_SOURCE_DEFAULTS, "ip": throttle.SOURCE_DEFAULTS,
+                   "login": throttle.LOGIN_DEFAULTS, "totp": throttle.TOTP_DEFAULTS}
 
 
 class AuthThrottle(models.Model):
-    """Failed logins per login and per IP address, in the database so that
-    every worker of every server sees the same counts."""
+    """Failed password checks per (login, source), per source and per login,
+    and wrong two-factor codes per account (see lib/throttle.py), in the
+    database so that every worker of every server sees the same counts."""
     _name = "auth.throttle"
     _description = "Login Throttling"
     _order = "last_failure desc"
     _log_access = False
 
-    kind = fields.Selection([("login", "Login"), ("ip", "IP address"),
+    kind = fields.Selection([("login_source", "Login from one source"),
+                             ("ip", "Source (address)"),
+                             ("login", "Login, from unknown devices"),
                              ("totp", "Two-factor codes (user id)")], required=True, readonly=True)
     key = fields.Char(required=True, readonly=True)
     failures = fields.Integer(readonly=True)
@@ -39,20 +43,36 @@ class AuthThrottle(models.Model):
     @api.model
     def _policy(self, kind):
         get = self.env["ir.config_parameter"].sudo().get_param
-        return throttle.Policy.from_params(get, f"auth_throttle.{kind}", POLICY_DEFAULTS[kind])
+        policy = throttle.Policy.from_params(get, f"auth_throttle.{kind}", POLICY_DEFAULTS[kind])
+        if kind == "ip":
+            # core's cooldown settings: after that many failures from one
+            # source, delays growing up to that many seconds (0: no slowdown)
+            after = int(get("base.login_cooldown_after", policy.free) or 0)
+            policy = dataclasses.replace(
+                policy, free=after or throttle.NEVER,
+                max_delay=int(get("base.login_cooldown_duration", policy.max_delay) or 0))
+        return policy
+
+    @api.model
+    def _state(self, keys):
+        """(seconds before an attempt through these (kind, key) counters may be
+        checked, the (kind, key) pairs that have a counter)"""
+        keys = [(kind, key) for kind, key in keys if key]
+        if not keys:
+            return 0, set()
+        self.env.cr.execute(SQL(
+            "SELECT kind, key, failures, last_failure, locked_until FROM auth_throttle"
+            " WHERE (kind, key) IN %s", tuple(keys)))
+        rows = self.env.cr.fetchall()
+        now = datetime.utcnow()
+        wait = max([throttle.retry_after(failures, last, locked, now, self._policy(kind))
+                    for kind, _key, failures, last, locked in rows], default=0)
+        return wait, {(kind, key) for kind, key, *_rest in rows}
 
     @api.model
     def _retry_after(self, keys):
         """Seconds before an attempt for these (kind, key) pairs may be checked."""
-        keys = [(kind, key) for kind, key in keys if key]
-        if not keys:
-            return 0
-        self.env.cr.execute(SQL(
-            "SELECT kind, failures, last_failure, locked_until FROM auth_throttle"
-            " WHERE (kind, key) IN %s", tuple(keys)))
-        now = datetime.utcnow()
-        return max([throttle.retry_after(failures, last, locked, now, self._policy(kind))
-                    for kind, failures, last, locked in self.env.cr.fetchall()], default=0)
+        return self._state(keys)[0]
 
     @api.model
     def _record_failure(self, keys):
@@ -89,11 +109,13 @@ class AuthThrottle(models.Model):
         return newly_locked
 
     @api.model
-    def _record_success(self, login, kind="login"):
-        """A success forgets that login's (or account's) failures, not its IP's."""
-        if login:
+    def _record_success(self, key, kind="login_source"):
+        """A success forgets that key's failures (not its source's, nor the
+        login's from everywhere: an attacker cannot reset those by logging in
+        as someone else, or from a device of the user's)."""
+        if key:
             self.env.cr.execute(SQL("DELETE FROM auth_throttle WHERE kind = %s AND key = %s",
-                                    kind, login))
+                                    kind, key))
 
     @api.model
     def _on_lockout(self, locked):
@@ -102,13 +124,23 @@ class AuthThrottle(models.Model):
             if "audit.event" in self.env:  # audit_trail is optional
                 self.env["audit.event"].log(
                     "security_event", "login.lockout", outcome="failure",
-                    login=key if kind == "login" else None,
+                    login=throttle.pair_login(key) if kind == "login_source" else None,
                     details={"kind": kind, "key": key, "failures": failures}, immediate=False)
                 self.env["audit.event"]._flush_buffer()
+                minutes = self._policy(kind).lockout_minutes
+                if kind == "totp":
+                    body = self.env._(
+                        "The two-factor codes of user #%(key)s are locked for %(minutes)s minutes "
+                        "after %(n)s wrong codes.", key=key, minutes=minutes, n=failures)
+                else:
+                    body = self.env._(
+                        "%(key)s is locked for %(minutes)s minutes after %(n)s failed passwords. "
+                        "The same login from other addresses, from known devices, with single "
+                        "sign-on or with an API key is not affected.",
+                        key=key, minutes=minutes, n=failures)
                 self.env["audit.alert"].raise_alert(
-                    "login_lockout", self.env._("Login locked: %s", key),
-                    self.env._("%(kind)s %(key)s is locked after %(n)s failed logins.",
-                               kind=kind, key=key, n=failures), key=f"{kind}:{key}")
+                    "login_lockout", self.env._("Login locked: %s", key), body,
+                    key=f"{kind}:{key}")
 
     def action_unlock(self):
         # a method anyone could call by RPC: the Admin check comes first

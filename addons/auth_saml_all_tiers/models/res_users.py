@@ -7,16 +7,21 @@ import math
 from passlib.context import CryptContext
 
 from odoo import SUPERUSER_ID, Command, api, fields, models
-from odoo.exceptions import AccessDenied, AccessError
+from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
 
 from odoo.addons.security_roles.roles import role_rank
 
+from ..lib import throttle
+
 _logger = logging.getLogger(__name__)
 
 BCRYPT_COST = 12
-_VERIFIED_SSO = contextvars.ContextVar("auth_saml_verified_sso", default=False)
+DEVICE_COOKIE = "auth_device"
+DEVICE_COOKIE_DAYS = 180
+# within core's login or RPC check: whether it checks a password (None: neither)
+_PASSWORD_ATTEMPT = contextvars.ContextVar("auth_saml_password_attempt", default=None)
 
 
 class ResUsers(models.Model):
@@ -35,56 +40,164 @@ class ResUsers(models.Model):
             bcrypt_sha256__rounds=BCRYPT_COST,
         )
 
+    # -- throttling: every password check, one mechanism -------------------
     @contextlib.contextmanager
     def _assert_can_auth(self, user=None):
-        """Core's cooldown counts failures per process and per IP; this one
-        counts them in the database, per login and per IP, with growing delays
-        and a lockout, so every worker enforces the same limits."""
-        login = user if isinstance(user, str) else (
-            self.sudo().browse(user).login if user else None)  # sudo: uid -> login only
-        keys = [("login", login and login.strip().lower()),
-                ("ip", request.httprequest.remote_addr if request else None)]
-        Throttle = self.env["auth.throttle"].sudo()  # sudo: counters belong to no user
-        wait = 0 if _VERIFIED_SSO.get() else Throttle._retry_after(keys)
-        if wait:
-            _logger.warning("login attempt for %r refused: throttled for %.0f s", login, wait)
-            raise AccessDenied(self.env._(
-                "Too many failed logins. Try again in %s seconds.", math.ceil(wait)))
+        """Core's cooldown counts failures per process and per address, and
+        refuses API keys with them. Here password checks are throttled in
+        _check_credentials, where every one goes (login, RPC, identity check,
+        change of password, ownership transfer). What is left to this hook is an
+        attempt that never gets there: an unknown or archived login."""
         try:
             yield
         except AccessDenied as denied:
-            # counted by _login/check once the failing transaction is gone
-            denied.auth_throttle_keys = keys
+            if not _PASSWORD_ATTEMPT.get() or getattr(denied, "_auth_throttle_seen", False):
+                raise
+            login = user if isinstance(user, str) else (
+                self.sudo().browse(user).login if user else None)  # sudo: uid -> login only
+            keys = self._throttle_keys(login, trusted=None)
+            wait, _counted = self._throttle_state(keys)
+            if wait:  # the same answer as for an existing login: no enumeration
+                raise self._throttle_refusal(login, wait) from None
+            self._throttle_failed(denied, keys)
             raise
-        Throttle._record_success(keys[0][1])
 
     @classmethod
     def _login(cls, db, credential, user_agent_env):
-        # a verified SAML assertion is not a password guess: failed passwords
-        # (anyone can cause them) must not lock single sign-on out
-        token = _VERIFIED_SSO.set(credential.get("type") == "saml")
-        try:
+        # only a password is a guess: a verified SAML assertion, a passkey, a
+        # one-time ticket are not counted, and password failures never refuse them
+        with cls._throttle_call(credential.get("type") == "password"):
             return super()._login(db, credential, user_agent_env)
-        except AccessDenied as denied:
-            cls._throttle_failure(denied)
-            raise
-        finally:
-            _VERIFIED_SSO.reset(token)
 
     @classmethod
     def check(cls, db, uid, passwd):
-        try:
+        with cls._throttle_call(True):
             return super().check(db, uid, passwd)
-        except AccessDenied as denied:
-            cls._throttle_failure(denied)
-            raise
 
     @classmethod
-    def _throttle_failure(cls, denied):
-        keys = getattr(denied, "auth_throttle_keys", None)
-        if keys:  # a refusal by the throttle itself carries none: not a new failure
-            with cls.pool.cursor() as cr:
-                api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"]._record_failure(keys)
+    @contextlib.contextmanager
+    def _throttle_call(cls, password):
+        """Around core's login and RPC check, which run on a cursor of their
+        own: a failure is counted once that cursor is gone (in tests, cursors
+        nest, and the failed login's rollback would take the count along)."""
+        token = _PASSWORD_ATTEMPT.set(password)
+        try:
+            yield
+        except AccessDenied as denied:
+            keys = getattr(denied, "_auth_throttle_keys", None)
+            if keys:
+                with cls.pool.cursor() as cr:
+                    api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"]._record_failure(keys)
+            raise
+        finally:
+            _PASSWORD_ATTEMPT.reset(token)
+
+    def _check_credentials(self, credential, env):
+        if credential.get("type") != "password":
+            return super()._check_credentials(credential, env)
+        user = self.env.user
+        interactive = (env or {}).get("interactive", True)
+        client = self._auth_client()
+        device = client["device"] and throttle.device_nonce(
+            self._throttle_device_key(), user.id, client["device"])
+        trusted = "device" if device else (
+            "session" if client["session_uid"] == user.id else None)
+        keys = self._throttle_keys(user.login, trusted=trusted, device=device)
+        wait, counted = self._throttle_state(keys)
+        if wait:
+            # API keys are never refused for failed passwords: only they are
+            # checked while the password is throttled (non-interactive calls)
+            if not interactive and credential.get("password") and self.env[
+                    "res.users.apikeys"]._check_credentials(
+                    scope="rpc", key=credential["password"]) == user.id:
+                return {"uid": user.id, "auth_method": "apikey", "mfa": "default"}
+            raise self._throttle_refusal(user.login, wait)
+        try:
+            info = super()._check_credentials(credential, env)
+        except AccessDenied as denied:
+            self._throttle_failed(denied, keys)
+            raise
+        if keys[0] in counted:  # a right password forgets that pair's failures
+            self._throttle_record_success(keys[0][1])
+        if interactive and client["source"] and not device and request:
+            self._throttle_issue_device(user)
+        return info
+
+    @api.model
+    def _auth_client(self):
+        """Who is asking: the source address (the client's own with
+        proxy_mode), the device cookie, and the user the session is logged in
+        as. Nothing here is trusted as such: the device cookie is checked
+        against its signature, the session against the user checked."""
+        if not request:
+            return {"source": None, "device": None, "session_uid": None}
+        return {
+            "source": throttle.source_key(request.httprequest.remote_addr),
+            "device": request.httprequest.cookies.get(DEVICE_COOKIE),
+            "session_uid": request.session.uid,
+        }
+
+    @api.model
+    def _throttle_keys(self, login, trusted=None, device=None):
+        """The counters a password attempt for `login` goes through. A known
+        device is its own source; a known device or session skips the ceiling
+        on the login (an attacker spread over many addresses cannot make the
+        real user wait there)."""
+        login = throttle.login_key(login)
+        source = self._auth_client()["source"] or "local"
+        keys = [("login_source", throttle.pair_key(login, f"device {device}" if device else source))]
+        if source != "local":
+            keys.append(("ip", source))
+        if not trusted:
+            keys.append(("login", login))
+        return [(kind, key) for kind, key in keys if key]
+
+    @api.model
+    def _throttle_state(self, keys):
+        """(seconds to wait, the keys that have counters)"""
+        return self.env["auth.throttle"].sudo()._state(keys)  # sudo: counters belong to no user
+
+    @api.model
+    def _throttle_refusal(self, login, wait):
+        _logger.warning("password check for %r refused: throttled for %.0f s", login, wait)
+        denied = AccessDenied(self.env._(
+            "Too many failed logins. Try again in %s seconds.", math.ceil(wait)))
+        denied._auth_throttle_seen = True
+        denied.throttled = True  # callers that word their own refusal keep this one
+        return denied
+
+    @api.model
+    def _throttle_failed(self, denied, keys):
+        """Count a failure on a cursor of its own, committed whatever becomes
+        of the failed check's transaction: at once, or within a login or an RPC
+        check, once its cursor is gone (_throttle_call)."""
+        denied._auth_throttle_seen = True
+        if _PASSWORD_ATTEMPT.get() is not None:
+            denied._auth_throttle_keys = keys
+            return
+        with self.pool.cursor() as cr:
+            self.env(cr=cr, su=True)["auth.throttle"]._record_failure(keys)
+
+    @api.model
+    def _throttle_record_success(self, key):
+        with self.pool.cursor() as cr:
+            self.env(cr=cr, su=True)["auth.throttle"]._record_success(key)
+
+    @api.model
+    def _throttle_device_key(self):
+        # sudo: the database secret signs the device cookies
+        return self.env["ir.config_parameter"].sudo().get_param("database.secret")
+
+    def _throttle_issue_device(self, user):
+        """The browser that gave this user's right password becomes a known
+        device: its failures count on their own, not with its address's."""
+        response = getattr(request, "future_response", None)
+        if response is None:
+            return
+        response.set_cookie(
+            DEVICE_COOKIE, throttle.new_device_token(self._throttle_device_key(), user.id),
+            max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+            secure=request.httprequest.scheme == "https")
 
 
 class ResUsersSaml(models.Model):
@@ -117,7 +230,19 @@ class ResUsersSaml(models.Model):
             return self._check_saml_ticket(credential)
         # sudo: whether the user's provider is SSO-only
         provider = self.env.user.sudo().saml_provider_id
-        if credential.get("type") == "password" and provider.sso_only and provider.active:
+        sso_only = provider.sso_only and provider.active
+        if credential.get("type") == "webauthn":
+            # a passkey is another way in: "SSO only" closes it too, and it
+            # does not stand in for the second factor the role's policy requires
+            if sso_only:
+                _logger.info("passkey login refused for %s: %s is SSO only",
+                             self.env.user.login, provider.name)
+                raise AccessDenied(self.env._("This account signs in with %s.", provider.name))
+            info = super()._check_credentials(credential, env)
+            if info.get("mfa") == "skip" and self.env.user.mfa_required:
+                info = dict(info, mfa="default")
+            return info
+        if credential.get("type") == "password" and sso_only:
             # refused before the password is checked (no oracle); API keys still
             # work for integrations (non-interactive calls only, as in core)
             if not (env or {}).get("interactive", True) and self.env[
@@ -156,3 +281,17 @@ class ResUsersSaml(models.Model):
         commands = [Command.unlink(group.id) for name, group in groups.items()
                     if group and role_rank(name) > role_rank(role)]
         self.write({"groups_id": [*commands, Command.link(groups[role].id)]})
+
+
+class ResUsersIdentityCheck(models.TransientModel):
+    _inherit = "res.users.identitycheck"
+
+    def _check_identity(self):
+        try:
+            return super()._check_identity()
+        except UserError as refused:
+            # core words every refusal "Incorrect password": a throttled check
+            # was not even tried, and the user should know to wait
+            if getattr(refused.__context__, "throttled", False):
+                raise UserError(str(refused.__context__)) from None
+            raise

@@ -5,3 +5,4 @@ from . import test_throttle
 from . import test_totp
 from . import test_owner_login
 from . import test_redirects
+from . import test_passkeys

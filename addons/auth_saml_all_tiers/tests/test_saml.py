@@ -277,13 +277,14 @@ class TestSamlLogin(SamlCase):
                                                  "password": key}, {"interactive": False})
                          ["uid"], self.alice.id)
         # failed passwords (anyone can cause them) do not lock SSO out
+        pair = ("login_source", f"{self.alice.login} from local")  # no request: "local"
         for _i in range(12):
-            self.env["auth.throttle"].sudo()._record_failure([("login", self.alice.login)])
+            self.env["auth.throttle"].sudo()._record_failure([pair])
         with self.assertRaisesRegex(AccessDenied, "Too many failed logins"):
             Users.authenticate(db, {"type": "password", "login": self.alice.login,
                                     "password": "guess"}, {"interactive": True})
         self.env.cr.execute("SELECT locked_until IS NOT NULL FROM auth_throttle"
-                            " WHERE kind = 'login' AND key = %s", [self.alice.login])
+                            " WHERE kind = %s AND key = %s", pair)
         self.assertTrue(self.env.cr.fetchone()[0])
         self.assertEqual(self.sp_login().status_code, 303)
         self.assertEqual(self.session_uid(), self.alice.id)

@@ -1,15 +1,22 @@
+import contextlib
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.exceptions import AccessDenied
+from odoo.exceptions import AccessDenied, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TransactionCase
 
 from ..lib import throttle
 
+THROTTLED = "Too many failed logins"
+
 
 @tagged("post_install", "-at_install")
 class TestThrottle(TransactionCase):
+    """The throttle of every password check. The client (address, device
+    cookie, session) is what the request carries; these tests set it with
+    `client()` (see tests/test_throttle_workers.py for real addresses)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -18,81 +25,260 @@ class TestThrottle(TransactionCase):
         cls.addClassCleanup(cls.registry.leave_test_mode)
         cls.user = new_test_user(cls.env, "throttled.user", "base.group_user",
                                  password="the-right-password")
+        cls.Users = cls.registry["res.users"]
 
-    def login(self, password, login="throttled.user"):
-        return self.env.registry["res.users"].authenticate(
+    def setUp(self):
+        super().setUp()
+        self.env.cr.execute("DELETE FROM auth_throttle")  # counters of earlier logins
+
+    @contextlib.contextmanager
+    def client(self, source="192.0.2.1", device=None, session_uid=None):
+        info = {"source": source, "device": device, "session_uid": session_uid}
+        with patch.object(self.Users, "_auth_client", lambda _self: dict(info)):
+            yield
+
+    def login(self, password, login="throttled.user", interactive=True):
+        return self.Users.authenticate(
             self.env.cr.dbname, {"type": "password", "login": login, "password": password},
-            {"interactive": False})
+            {"interactive": interactive})
 
-    def denied(self, password, login="throttled.user"):
+    def denied(self, password, login="throttled.user", interactive=True):
         """The AccessDenied of a refused login. (Not assertRaises: its savepoint
         would roll back the failure counted on its own cursor.)"""
         try:
-            self.login(password, login)
+            self.login(password, login, interactive)
         except AccessDenied as refused:
             return str(refused)
         self.fail("the login was accepted")
 
-    def row(self, kind="login", key="throttled.user"):
+    def row(self, kind, key):
         self.env.cr.execute("SELECT failures, locked_until FROM auth_throttle"
                             " WHERE kind = %s AND key = %s", [kind, key])
         return self.env.cr.fetchone()
+
+    def pair(self, source="192.0.2.1", login="throttled.user"):
+        return self.row("login_source", throttle.pair_key(login, source))
 
     def age_failures(self, seconds):
         self.env.cr.execute("UPDATE auth_throttle SET last_failure = last_failure - %s",
                             [timedelta(seconds=seconds)])
 
-    def test_growing_delays_then_lockout(self):
-        policy = throttle.Policy(**throttle.LOGIN_DEFAULTS)
-        for attempt in range(1, policy.lockout_after + 1):
-            self.assertNotIn("Too many", self.denied("wrong-password"))  # password checked
-            self.assertEqual(self.row()[0], attempt)
-            delay = throttle.delay_after(attempt, policy)
-            if delay and attempt < policy.lockout_after:
-                # too early: refused without even checking the password
-                self.assertIn("Too many failed logins", self.denied("the-right-password"))
-                self.assertEqual(self.row()[0], attempt, "a throttled attempt is not a failure")
-                self.age_failures(delay)
-        failures, locked_until = self.row()
-        self.assertEqual(failures, policy.lockout_after)
-        self.assertGreater(locked_until, datetime.utcnow() + timedelta(minutes=14))
-        self.age_failures(3600)  # the delay has long passed; the lockout has not
-        self.assertIn("Too many failed logins", self.denied("the-right-password"))
+    def lock_pair(self, source="192.0.2.1"):
+        """Wrong passwords from `source` until the login is locked from there."""
+        policy = throttle.Policy(**throttle.LOGIN_SOURCE_DEFAULTS)
+        with self.client(source):
+            for _attempt in range(policy.lockout_after):
+                self.assertNotIn(THROTTLED, self.denied("wrong-password"))
+                self.age_failures(policy.max_delay + 1)  # no waiting: delays are another test's
+        self.assertTrue(self.pair(source)[1], "locked")
 
-    def test_success_resets_the_login(self):
-        for _ in range(3):
-            self.denied("wrong-password")
-        self.assertEqual(self.row()[0], 3)
-        self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
-        self.assertIsNone(self.row())
+    def set_params(self, **params):
+        for key, value in params.items():
+            self.env["ir.config_parameter"].sudo().set_param(key, value)
+        # the logins run in environments of their own: written, and read afresh
+        self.env.flush_all()
+        self.env.registry.clear_cache()
+
+    # -- per (login, source) ------------------------------------------------
+    def test_growing_delays_then_lockout_of_the_login_from_that_source(self):
+        policy = throttle.Policy(**throttle.LOGIN_SOURCE_DEFAULTS)
+        with self.client():
+            for attempt in range(1, policy.lockout_after + 1):
+                self.assertNotIn(THROTTLED, self.denied("wrong-password"))  # password checked
+                self.assertEqual(self.pair()[0], attempt)
+                delay = throttle.delay_after(attempt, policy)
+                if delay and attempt < policy.lockout_after:
+                    # too early: refused without even checking the password
+                    self.assertIn(THROTTLED, self.denied("the-right-password"))
+                    self.assertEqual(self.pair()[0], attempt, "a throttled attempt is not a failure")
+                    self.age_failures(delay)
+            failures, locked_until = self.pair()
+            self.assertEqual(failures, policy.lockout_after)
+            self.assertGreater(locked_until, datetime.utcnow() + timedelta(minutes=14))
+            self.age_failures(3600)  # the delay has long passed; the lockout has not
+            self.assertIn(THROTTLED, self.denied("the-right-password"))
+
+    def test_a_lockout_leaves_other_sources_known_devices_and_api_keys_open(self):
+        key = self.env["res.users.apikeys"].with_user(self.user)._generate(
+            None, "integration", datetime.now() + timedelta(days=1))
+        device = throttle.new_device_token(
+            self.env["ir.config_parameter"].sudo().get_param("database.secret"), self.user.id)
+        self.lock_pair("192.0.2.1")
+        with self.client("192.0.2.1"):
+            self.assertIn(THROTTLED, self.denied("the-right-password"))
+            # the API key is checked, and only it: RPC login and every RPC call
+            self.assertEqual(self.login(key, interactive=False)["uid"], self.user.id)
+            self.Users.check(self.env.cr.dbname, self.user.id, key)
+            self.assertIn(THROTTLED, self.denied("the-right-password", interactive=False))
+            with self.assertRaises(AccessDenied):
+                self.Users.check(self.env.cr.dbname, self.user.id, "the-right-password")
+        with self.client("192.0.2.1", device=device):  # a device that logged in before
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
+        with self.client("198.51.100.7"):  # the user elsewhere, at once
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
+        self.assertTrue(self.pair("192.0.2.1")[1], "still locked where the guesses came from")
+
+    def test_a_device_cookie_counts_only_for_its_user_and_with_its_signature(self):
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        other = new_test_user(self.env, "other.user", "base.group_user", password="other-user-password")
+        token = throttle.new_device_token(secret, self.user.id)
+        uid, nonce, signature = token.split(".")
+        self.assertEqual(throttle.device_nonce(secret, self.user.id, token), nonce)
+        for forged in (throttle.new_device_token(secret, other.id),  # another user's
+                       f"{uid}.{nonce}x.{signature}", f"{uid}.{nonce}.{signature[:-1]}0",
+                       throttle.new_device_token("another secret", self.user.id), "", "a.b"):
+            self.assertIsNone(throttle.device_nonce(secret, self.user.id, forged), forged)
+        self.lock_pair("192.0.2.1")
+        with self.client("192.0.2.1", device=throttle.new_device_token(secret, other.id)):
+            self.assertIn(THROTTLED, self.denied("the-right-password"))
+
+    def test_success_forgets_the_pair_only(self):
+        with self.client():
+            for _ in range(3):
+                self.denied("wrong-password")
+            self.assertEqual(self.pair()[0], 3)
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
+        self.assertIsNone(self.pair())
+        self.assertEqual(self.row("ip", "192.0.2.1")[0], 3, "the source's failures stay")
+        self.assertEqual(self.row("login", "throttled.user")[0], 3, "so do the login's")
 
     def test_quiet_window_forgets(self):
-        for _ in range(3):
+        with self.client():
+            for _ in range(3):
+                self.denied("wrong-password")
+            self.age_failures(2 * 3600)
             self.denied("wrong-password")
-        self.age_failures(2 * 3600)
-        self.denied("wrong-password")
-        self.assertEqual(self.row()[0], 1)
+        self.assertEqual(self.pair()[0], 1)
 
-    def test_unknown_logins_are_throttled_too(self):
-        for _ in range(4):
-            self.denied("whatever-pass", login="no.such.user")
-        self.assertEqual(self.row(key="no.such.user")[0], 4)
-        # the case of a login does not escape its counter
-        self.assertIn("Too many failed logins", self.denied("whatever-pass", login="NO.SUCH.USER"))
+    def test_unknown_logins_are_throttled_with_the_same_answer(self):
+        with self.client():
+            for _ in range(4):
+                self.denied("whatever-pass", login="no.such.user")
+                self.denied("wrong-password")
+            self.assertEqual(self.pair(login="no.such.user")[0], 4)
+            # the case of a login does not escape its counter, and an unknown
+            # login is answered as an existing one
+            self.assertEqual(self.denied("whatever-pass", login="NO.SUCH.USER"),
+                             self.denied("wrong-password"))
+
+    # -- per source -----------------------------------------------------------
+    def test_source_slowdown_follows_core_cooldown_settings(self):
+        self.set_params(**{"base.login_cooldown_after": "2", "base.login_cooldown_duration": "7"})
+        with self.client("203.0.113.5"):
+            for i in range(2):
+                self.denied("wrong", login=f"sprayed.{i}")
+            self.denied("wrong", login="sprayed.2")  # checked: delays start after it
+            self.assertIn(THROTTLED, self.denied("the-right-password"))  # any login
+        with self.client("203.0.113.6"):
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
+        self.assertEqual(self.row("ip", "203.0.113.5")[0], 3)
+        policy = self.env["auth.throttle"]._policy("ip")
+        self.assertEqual((policy.free, policy.max_delay, policy.lockout_after), (2, 7, 0))
+        self.assertEqual(throttle.delay_after(100, policy), 7, "never longer than the setting")
+        self.set_params(**{"base.login_cooldown_after": "0"})  # core's "off"
+        with self.client("203.0.113.5"):
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
+
+    def test_ipv6_sources_count_per_64(self):
+        self.assertEqual(throttle.source_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64")
+        self.assertEqual(throttle.source_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64")
+        self.assertEqual(throttle.source_key("::ffff:192.0.2.8"), "192.0.2.8")
+        self.assertEqual(throttle.source_key("192.0.2.8"), "192.0.2.8")
+
+    # -- per login, untrusted sources -----------------------------------------
+    def test_the_login_ceiling_delays_unknown_devices_never_known_ones(self):
+        self.set_params(**{"auth_throttle.login.free": "4"})
+        for i in range(5):  # spread over five addresses: no pair, no source slowed
+            with self.client(f"198.51.100.{i + 10}"):
+                self.denied("wrong-password")
+        self.assertEqual(self.row("login", "throttled.user")[0], 5)
+        with self.client("198.51.100.99"):  # an unknown device: delayed
+            self.assertIn(THROTTLED, self.denied("the-right-password"))
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        with self.client("198.51.100.99",
+                         device=throttle.new_device_token(secret, self.user.id)):
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
+        # a session already logged in as the user (identity check) is known
+        with self.client("198.51.100.99", session_uid=self.user.id):
+            self.user.with_user(self.user)._check_credentials(
+                {"type": "password", "login": self.user.login, "password": "the-right-password"},
+                {"interactive": True})
+        policy = self.env["auth.throttle"]._policy("login")
+        self.assertEqual(policy.lockout_after, 0, "the ceiling never locks")
+
+    # -- every password check -------------------------------------------------
+    def password_checks(self, password):
+        """Every way the suite and core check a user's password, each a call
+        that raises when refused."""
+        owner = self.env["res.users"].browse(
+            min(self.env["res.groups"]._security_owner_ids()))
+        user = self.user.with_user(self.user)
+        db = self.env.cr.dbname
+        credential = {"type": "password", "login": self.user.login, "password": password}
+        return {
+            "web login": lambda: self.login(password),
+            "RPC login": lambda: self.login(password, interactive=False),
+            "RPC call": lambda: self.Users.check(db, self.user.id, password),
+            "identity check": lambda: self.env["res.users.identitycheck"].with_user(
+                self.user).create({"password": password})._check_identity(),
+            "change password": lambda: user.change_password(password, "a-new-long-password"),
+            "direct check": lambda: user._check_credentials(credential, {"interactive": True}),
+        }, {
+            "ownership transfer": lambda: self.env["security.ownership.transfer"].with_user(
+                owner)._check_password(password),
+        }, owner
+
+    def test_every_password_check_goes_through_the_throttle(self):
+        checks, owner_checks, owner = self.password_checks("the-right-password")
+        self.lock_pair("192.0.2.1")
+        with self.client("192.0.2.1"):
+            for name, check in checks.items():
+                with self.subTest(check=name):
+                    self.assertIn(THROTTLED, self.refusal(check) or "", name)
+        # and every one counts a wrong password
+        checks, owner_checks, owner = self.password_checks("a-wrong-password")
+        for name, check in {**checks, **owner_checks}.items():
+            with self.subTest(check=name), self.client("192.0.2.50"):
+                target = owner.login if name in owner_checks else "throttled.user"
+                before = (self.pair("192.0.2.50", target) or (0,))[0]
+                self.assertNotIn(THROTTLED, self.refusal(check) or "", name)
+                self.assertEqual(self.pair("192.0.2.50", target)[0], before + 1, name)
+                self.age_failures(301)  # past the delay before the next one
+        # the Owner's transfer says it is throttled once the Owner is locked from there
+        with self.client("192.0.2.50"):
+            for _i in range(9):
+                self.refusal(owner_checks["ownership transfer"])
+                self.age_failures(301)
+            self.assertTrue(self.pair("192.0.2.50", owner.login)[1])
+            owner_checks = self.password_checks(owner.password or "any")[1]
+            self.assertIn(THROTTLED, self.refusal(owner_checks["ownership transfer"]))
+
+    def refusal(self, check):
+        """The message a refused check raised; fails if it was accepted. (Not
+        assertRaises: its savepoint would roll back the counted failure.)"""
+        try:
+            check()
+        except (AccessDenied, UserError) as refused:
+            return str(refused)
+        self.fail("the check was accepted")
 
     def test_admin_unlocks(self):
-        for _ in range(3):
-            self.denied("wrong-password")
-        admin = new_test_user(self.env, "unlock.admin", "security_roles.group_role_admin", password="long-enough-password")
-        rows = self.env["auth.throttle"].with_user(admin).search([("key", "=", "throttled.user")])
+        with self.client():
+            for _ in range(3):
+                self.denied("wrong-password")
+        admin = new_test_user(self.env, "unlock.admin", "security_roles.group_role_admin",
+                              password="long-enough-password")
+        rows = self.env["auth.throttle"].with_user(admin).search(
+            [("key", "like", "throttled.user")])
         rows.action_unlock()
-        self.assertIsNone(self.row())
+        self.assertIsNone(self.pair())
 
     def test_policy_arithmetic(self):
-        policy = throttle.Policy(**throttle.LOGIN_DEFAULTS)
+        policy = throttle.Policy(**throttle.LOGIN_SOURCE_DEFAULTS)
         self.assertEqual([throttle.delay_after(n, policy) for n in range(1, 8)],
                          [0, 0, 0, 1, 2, 4, 8])
         self.assertEqual(throttle.delay_after(40, policy), policy.max_delay)
+        self.assertEqual(throttle.delay_after(10 ** 6, policy), policy.max_delay)
         now = datetime(2026, 1, 1, 12)
         self.assertEqual(throttle.retry_after(5, now - timedelta(seconds=1), None, now, policy), 1)
         self.assertEqual(throttle.retry_after(5, now - timedelta(hours=2), None, now, policy), 0)

@@ -48,7 +48,9 @@ class SecurityOwnershipTransfer(models.TransientModel):
             self.env.user._check_credentials(
                 {"login": self.env.user.login, "password": password, "type": "password"},
                 {"interactive": True})
-        except AccessDenied:
+        except AccessDenied as denied:
+            if getattr(denied, "throttled", False):  # too many failures: say so
+                raise UserError(str(denied)) from None
             raise UserError(self.env._("Wrong password: ownership was not transferred.")) from None
         return fields.Datetime.now()
 
