@@ -1,8 +1,10 @@
 """Fixtures for the end-to-end tests: a live odoo-bin on 127.0.0.1 serving the
 demo database that `make run` serves. `make test` provides the environment."""
+import http.client
 import json
 import os
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -37,20 +39,43 @@ class OdooServer:
     def __init__(self, url, db, pid):
         self.url, self.db, self.pid = url, db, pid
 
-    def jsonrpc(self, path, params, cookie=None):
+    def jsonrpc(self, path, params, cookie=None, source=None):
+        """POST a JSON-RPC call; `source`: the local address to send it from
+        (another loopback address, such as 127.0.0.2, is another client)."""
         data = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}).encode()
-        req = urllib.request.Request(self.url + path, data=data,
-                                     headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
         if cookie:
-            req.add_header("Cookie", cookie)
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read()), resp.headers.get("Set-Cookie")
+            headers["Cookie"] = cookie
+        if source is None:
+            req = urllib.request.Request(self.url + path, data=data, headers=headers)
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return json.loads(resp.read()), resp.headers.get_all("Set-Cookie") or []
+        url = urllib.parse.urlsplit(self.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60,
+                                          source_address=(source, 0))
+        try:
+            conn.request("POST", path, body=data, headers=headers)
+            resp = conn.getresponse()
+            return json.loads(resp.read()), resp.msg.get_all("Set-Cookie") or []
+        finally:
+            conn.close()
 
-    def login(self, login, password):
-        body, set_cookie = self.jsonrpc("/web/session/authenticate",
-                                        {"db": self.db, "login": login, "password": password})
-        cookie = set_cookie.split(";", 1)[0] if set_cookie else None
+    def login(self, login, password, source=None):
+        body, set_cookies = self.jsonrpc("/web/session/authenticate",
+                                         {"db": self.db, "login": login, "password": password},
+                                         source=source)
+        # the session's cookie (a right password also leaves a device cookie)
+        cookie = next((c.split(";", 1)[0] for c in set_cookies if c.startswith("session_id=")),
+                      None)
         return body, cookie
+
+    def execute_kw(self, uid, secret, model, method, args, source=None):
+        """An external API call (the /jsonrpc endpoint: login and password or
+        API key checked on every call, as XML-RPC does)."""
+        body, _ = self.jsonrpc("/jsonrpc", {"service": "object", "method": "execute_kw",
+                                            "args": [self.db, uid, secret, model, method, args]},
+                               source=source)
+        return body
 
     def call_kw(self, cookie, model, method, args, kwargs=None):
         body, _ = self.jsonrpc(f"/web/dataset/call_kw/{model}/{method}",

@@ -1,14 +1,20 @@
 """Login throttling on a real Odoo with 2 workers: the counters live in
 PostgreSQL, so concurrent failures served by different worker processes add
-up exactly and lock the login for every worker."""
+up exactly, and a lockout holds where the guesses came from only. Clients
+are told apart by their loopback source address (127.0.0.1, 127.0.0.2...)."""
 import concurrent.futures
+import json
 import os
 import re
+import subprocess
+import sys
 
+import pytest
 
 from liveserver import LiveOdoo
 
 ATTEMPTS = 12
+THROTTLE_PARAMS = ("auth_throttle.%", "base.login_cooldown%")
 
 
 def set_params(cr, params):
@@ -18,50 +24,119 @@ def set_params(cr, params):
             cr.execute("INSERT INTO ir_config_parameter (key, value) VALUES (%s, %s)", [key, value])
 
 
-def test_throttle_holds_across_two_workers(demo_db, demo_logins, tmp_path):
-    login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Editor")
-    params = {"auth_throttle.login.free": str(ATTEMPTS + 10),  # no delays: only the count
-              "auth_throttle.login.lockout_after": str(ATTEMPTS),
-              "auth_throttle.ip.free": "1000", "auth_throttle.ip.lockout_after": "0"}
+@pytest.fixture
+def throttle_state(demo_db):
+    """Clean counters and the throttle's parameters as they were, before and after."""
     with demo_db.cursor() as cr:
-        cr.execute("SELECT key, value FROM ir_config_parameter WHERE key = ANY(%s)", [list(params)])
+        cr.execute("SELECT key, value FROM ir_config_parameter WHERE key LIKE ANY(%s)",
+                   [list(THROTTLE_PARAMS)])
         saved = dict(cr.fetchall())
+        cr.execute("DELETE FROM ir_config_parameter WHERE key LIKE ANY(%s)", [list(THROTTLE_PARAMS)])
+        cr.execute("DELETE FROM auth_throttle")
+    yield demo_db
+    with demo_db.cursor() as cr:
+        cr.execute("DELETE FROM auth_throttle")
+        cr.execute("DELETE FROM ir_config_parameter WHERE key LIKE ANY(%s)", [list(THROTTLE_PARAMS)])
+        set_params(cr, saved)
+
+
+def two_workers(log):
+    return LiveOdoo(os.environ["ODOO_HOME"], os.environ["SUITE_ODOO_CONF"],
+                    os.environ["SUITE_DEMO_DB"], "--workers=2", "--log-level=info",
+                    f"--logfile={log}")
+
+
+def served_by(log, path):
+    return set(re.findall(rf"^\S+ \S+ (\d+) INFO \S+ werkzeug: .*POST {re.escape(path)}",
+                          log.read_text(), re.M))
+
+
+def server_of(live):
+    from conftest import OdooServer
+    return OdooServer(live.url, live.db, live.pid)
+
+
+def test_concurrent_failures_add_up_across_two_workers(throttle_state, demo_logins, tmp_path):
+    demo_db = throttle_state
+    login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Editor")
+    with demo_db.cursor() as cr:
         cr.execute("SELECT coalesce(max(id), 0) FROM audit_event")
         events_before = cr.fetchone()[0]
-        cr.execute("DELETE FROM audit_alert WHERE code = 'login_lockout' AND key = %s",
-                   [f"login:{login}"])
-        cr.execute("DELETE FROM auth_throttle")
-        set_params(cr, params)
+        cr.execute("DELETE FROM audit_alert WHERE code = 'login_lockout' AND key LIKE %s",
+                   [f"login_source:{login} from %"])
+        set_params(cr, {"auth_throttle.login_source.free": str(ATTEMPTS + 10),  # only the count
+                        "auth_throttle.login_source.lockout_after": str(ATTEMPTS),
+                        "base.login_cooldown_after": "0"})
     log = tmp_path / "odoo.log"
-    try:
-        with LiveOdoo(os.environ["ODOO_HOME"], os.environ["SUITE_ODOO_CONF"],
-                      os.environ["SUITE_DEMO_DB"], "--workers=2", "--log-level=info",
-                      f"--logfile={log}") as live:
-            from conftest import OdooServer
-            server = OdooServer(live.url, live.db, live.pid)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
-                results = list(pool.map(lambda i: server.login(login, f"wrong-{i}")[0],
-                                        range(ATTEMPTS)))
-            assert all("error" in body for body in results)
-            with demo_db.cursor() as cr:
-                cr.execute("SELECT failures, locked_until IS NOT NULL FROM auth_throttle"
-                           " WHERE kind = 'login' AND key = %s", [login])
-                assert cr.fetchone() == (ATTEMPTS, True), "every failure counted, once"
-            body, _cookie = server.login(login, password)  # the right password, too late
-            assert "Too many failed logins" in body["error"]["data"]["message"]
-            with demo_db.cursor() as cr:  # the lockout is audited once and alerted
-                cr.execute("SELECT category, details FROM audit_event"
-                           " WHERE id > %s AND action = 'login.lockout'", [events_before])
-                lockouts = cr.fetchall()
-                assert len(lockouts) == 1 and lockouts[0][0] == "security_event", lockouts
-                assert f'"key": "{login}"' in lockouts[0][1]
-                cr.execute("SELECT count(*) FROM audit_alert WHERE code = 'login_lockout'"
-                           " AND key = %s", [f"login:{login}"])
-                assert cr.fetchone()[0] == 1
-        pids = set(re.findall(r"^\S+ \S+ (\d+) INFO \S+ werkzeug: .*POST /web/session/authenticate",
-                              log.read_text(), re.M))
-        assert len(pids) >= 2, f"the attempts were served by {len(pids)} worker(s)"
-    finally:
+    with two_workers(log) as live:
+        server = server_of(live)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(lambda i: server.login(login, f"wrong-{i}")[0],
+                                    range(ATTEMPTS)))
+        assert all("error" in body for body in results)
         with demo_db.cursor() as cr:
-            cr.execute("DELETE FROM auth_throttle")
-            set_params(cr, {key: saved.get(key) for key in params})
+            cr.execute("SELECT failures, locked_until IS NOT NULL FROM auth_throttle"
+                       " WHERE kind = 'login_source' AND key = %s", [f"{login} from 127.0.0.1"])
+            assert cr.fetchone() == (ATTEMPTS, True), "every failure counted, once"
+        body, _cookie = server.login(login, password)  # the right password, too late
+        assert "Too many failed logins" in body["error"]["data"]["message"]
+        with demo_db.cursor() as cr:  # the lockout is audited once and alerted
+            cr.execute("SELECT category, details FROM audit_event"
+                       " WHERE id > %s AND action = 'login.lockout'", [events_before])
+            lockouts = cr.fetchall()
+            assert len(lockouts) == 1 and lockouts[0][0] == "security_event", lockouts
+            assert f'"key": "{login} from 127.0.0.1"' in lockouts[0][1]
+            cr.execute("SELECT count(*) FROM audit_alert WHERE code = 'login_lockout'"
+                       " AND key = %s", [f"login_source:{login} from 127.0.0.1"])
+            assert cr.fetchone()[0] == 1
+    assert len(served_by(log, "/web/session/authenticate")) >= 2, "served by one worker only"
+
+
+def test_guessing_the_owners_password_locks_out_nobody_but_the_guesser(
+        throttle_state, demo_logins, tmp_path):
+    """100 wrong passwords for the Owner from one address, fast enough to lock
+    the Owner there (no delays: every guess up to the lockout is checked): the
+    Owner logs in at once from another address, and the Owner's API key keeps
+    working throughout, from the guessing address too."""
+    demo_db = throttle_state
+    with demo_db.cursor() as cr:
+        set_params(cr, {"auth_throttle.login_source.free": "1000", "base.login_cooldown_after": "0"})
+    login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Owner")
+    keys = json.loads(subprocess.run(
+        [sys.executable, os.path.join(os.environ["SUITE_ROOT"], "bench", "make_keys.py"),
+         os.environ["SUITE_ODOO_CONF"], os.environ["SUITE_DEMO_DB"], login],
+        env=dict(os.environ, PYTHONPATH=os.environ["ODOO_HOME"]), check=True,
+        capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    uid, api_key = keys["uid"], keys["full"]
+    attacker, owner_address = "127.0.0.2", "127.0.0.1"
+    log = tmp_path / "odoo.log"
+    with two_workers(log) as live:
+        server = server_of(live)
+
+        def api_call():
+            body = server.execute_kw(uid, api_key, "res.users", "read", [[uid], ["login"]],
+                                     source=attacker)
+            assert body.get("result") == [{"id": uid, "login": login}], body
+            return True
+
+        def guess(i):
+            body, _ = server.login(login, f"wrong-guess-{i}", source=attacker)
+            assert "error" in body and body.get("result") is None
+            return True
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            jobs = [pool.submit(guess, i) for i in range(100)]
+            jobs += [pool.submit(api_call) for _i in range(20)]  # interleaved
+            assert all(job.result() for job in jobs)
+        assert api_call()
+        # the Owner logs in at once from another address
+        body, cookie = server.login(login, password, source=owner_address)
+        assert body.get("result", {}).get("uid") == uid, body
+        read = server.call_kw(cookie, "res.users", "read", [[uid], ["login"]])
+        assert read.get("result") == [{"id": uid, "login": login}], read
+        with demo_db.cursor() as cr:  # where the guesses came from, they count
+            cr.execute("SELECT failures, locked_until IS NOT NULL FROM auth_throttle"
+                       " WHERE kind = 'login_source' AND key = %s", [f"{login} from {attacker}"])
+            failures, locked = cr.fetchone()
+            assert locked and failures >= 10
+    assert len(served_by(log, "/web/session/authenticate")) >= 2, "served by one worker only"

@@ -6,3 +6,4 @@ from . import test_totp
 from . import test_owner_login
 from . import test_redirects
 from . import test_passkeys
+from . import test_throttle_http

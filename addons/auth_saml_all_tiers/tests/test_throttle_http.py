@@ -1,0 +1,65 @@
+from odoo.tests import new_test_user, tagged
+
+from .common import LoginCase
+
+THROTTLED = "Too many failed logins"
+
+
+@tagged("post_install", "-at_install")
+class TestThrottleHttp(LoginCase):
+    """The throttle as a browser meets it: the device cookie a right password
+    leaves, and the Settings warning about a proxy Odoo does not trust."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user = new_test_user(cls.env, "device.user", "base.group_user",
+                                 password="device-user-password")
+        cls.admin = new_test_user(cls.env, "proxy.admin", "security_roles.group_role_admin",
+                                  password="proxy-admin-password")
+
+    def form_login(self, login, password):
+        page = self.url_open("/web/login").text
+        return self.url_open("/web/login", data={
+            "login": login, "password": password, "csrf_token": self.csrf(page)},
+            allow_redirects=False)
+
+    def test_a_browser_that_gave_the_right_password_is_not_slowed_by_others_guesses(self):
+        self.env["ir.config_parameter"].sudo().set_param("auth_throttle.login.free", "2")
+        self.env.flush_all()
+        self.assertEqual(self.form_login("device.user", "device-user-password").status_code, 303)
+        device = self.opener.cookies.get("auth_device")
+        self.assertTrue(device, "a right password leaves a device cookie")
+        self.assertTrue(device.startswith(f"{self.user.id}."))
+        self.url_open("/web/session/logout")
+        # guesses from elsewhere: three failures on the login's ceiling
+        for i in range(3):
+            self.env["auth.throttle"].sudo()._record_failure(
+                [("login", "device.user"), ("login_source", f"device.user from 192.0.2.{i}")])
+        self.env.flush_all()
+        self.assertEqual(self.form_login("device.user", "device-user-password").status_code, 303)
+        self.assertEqual(self.session_uid(), self.user.id)
+        # the same from a browser without the cookie: delayed
+        self.url_open("/web/session/logout")
+        self.opener.cookies.clear()
+        refused = self.form_login("device.user", "device-user-password")
+        self.assertIn(THROTTLED, refused.text)
+        self.assertFalse(self.session_uid())
+
+    def test_settings_warn_when_a_proxy_is_not_trusted(self):
+        self.authenticate("proxy.admin", "proxy-admin-password")
+
+        def warning(headers):
+            settings = self.make_jsonrpc_request(
+                "/web/dataset/call_kw/res.config.settings/web_save",
+                {"model": "res.config.settings", "method": "web_save", "args": [[], {}],
+                 "kwargs": {"specification": {"auth_proxy_warning": {}}}}, headers=headers)
+            return settings[0]["auth_proxy_warning"]
+
+        self.assertFalse(warning({}))
+        for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+            with self.subTest(header=header):
+                message = warning({header: "203.0.113.9"})
+                self.assertIn("proxy_mode is off", message)
+                self.assertIn(header, message)
+                self.assertIn("127.0.0.1", message)  # the address every login would have
