@@ -41,11 +41,10 @@ class ResConfigSettings(models.TransientModel):
         default=throttle.LOGIN_DEFAULTS["free"],
         help="Counts failures from every address together, against guessing spread over many "
              "addresses. It only delays, and never a device the user logged in from before.")
-    auth_proxy_warning = fields.Char(compute="_compute_auth_proxy_warning")
-
-    @api.depends_context("uid")
-    def _compute_auth_proxy_warning(self):
-        self.auth_proxy_warning = self._auth_proxy_warning()
+    # a default, not a compute: the Settings form opens through onchange,
+    # which gives a new record its defaults (the request is the page's own)
+    auth_proxy_warning = fields.Char(default=lambda self: self._auth_proxy_warning(),
+                                     readonly=True)
 
     @api.model
     def _auth_proxy_warning(self):

@@ -50,11 +50,13 @@ class TestThrottleHttp(LoginCase):
         self.authenticate("proxy.admin", "proxy-admin-password")
 
         def warning(headers):
+            # as the Settings form opens: an onchange on a new record
             settings = self.make_jsonrpc_request(
-                "/web/dataset/call_kw/res.config.settings/web_save",
-                {"model": "res.config.settings", "method": "web_save", "args": [[], {}],
-                 "kwargs": {"specification": {"auth_proxy_warning": {}}}}, headers=headers)
-            return settings[0]["auth_proxy_warning"]
+                "/web/dataset/call_kw/res.config.settings/onchange",
+                {"model": "res.config.settings", "method": "onchange",
+                 "args": [[], {}, [], {"auth_proxy_warning": {}}], "kwargs": {}},
+                headers=headers)
+            return settings["value"]["auth_proxy_warning"]
 
         self.assertFalse(warning({}))
         for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
