@@ -75,10 +75,12 @@ def source_key(address):
     """The source an address counts as: an IPv4 address, or the /64 network of
     an IPv6 one (one host commonly holds a whole /64). IPv4-mapped IPv6
     addresses count as their IPv4 address."""
+    if not address:
+        return None
     try:
-        ip = ipaddress.ip_address((address or "").strip())
-    except ValueError:
-        return address or None
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:  # not an address (a forged proxy header): one bucket for all
+        return "invalid"
     if ip.version == 6:
         if ip.ipv4_mapped:
             return str(ip.ipv4_mapped)

@@ -127,6 +127,7 @@ class ResUsersMfaPolicy(models.Model):
                 self._mfa_audit("totp.recovery_code", "failure")
                 raise AccessDenied(self.env._("This recovery code is not valid."))
         self._mfa_audit("totp.recovery_code", "success")
+        self._throttle_issue_device(self)  # the login is complete: a known device
 
     def _mfa_audit(self, action, outcome):
         if "audit.event" in self.env:  # audit_trail is optional

@@ -40,7 +40,9 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="auth_throttle.login.free",
         default=throttle.LOGIN_DEFAULTS["free"],
         help="Counts failures from every address together, against guessing spread over many "
-             "addresses. It only delays, and never a device the user logged in from before.")
+             "addresses. It delays and never locks; a browser the user logged in from before, "
+             "single sign-on, passkeys and API keys are not affected. Integrations should use "
+             "API keys rather than passwords.")
     # a default, not a compute: the Settings form opens through onchange,
     # which gives a new record its defaults (the request is the page's own)
     auth_proxy_warning = fields.Char(default=lambda self: self._auth_proxy_warning(),
@@ -49,15 +51,28 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def _auth_proxy_warning(self):
         """A warning when this request came through a reverse proxy that Odoo
-        does not trust (proxy_mode off): every login would then seem to come
-        from the proxy, and one address's slowdown would slow everyone."""
-        if not request or config.get("proxy_mode"):
+        does not follow: proxy_mode off, or on while the proxy does not send
+        X-Forwarded-Host (Odoo reads X-Forwarded-For only with it). Every login
+        would then seem to come from the proxy, and one address's slowdown
+        would slow everyone."""
+        if not request:
             return False
-        seen = [name for name in PROXY_HEADERS if request.httprequest.headers.get(name)]
+        headers = request.httprequest.headers
+        seen = [name for name in PROXY_HEADERS if headers.get(name)]
         if not seen:
             return False
-        return self.env._(
-            "This page came through a reverse proxy (%(headers)s), but proxy_mode is off in "
-            "odoo.conf: every login seems to come from %(address)s, so failed passwords from one "
-            "person slow everyone down. Set proxy_mode = True (and have the proxy set "
-            "X-Forwarded-For).", headers=", ".join(seen), address=request.httprequest.remote_addr)
+        if not config.get("proxy_mode"):
+            return self.env._(
+                "This page came through a reverse proxy (%(headers)s), but proxy_mode is off in "
+                "odoo.conf: every login seems to come from %(address)s, so failed passwords from "
+                "one person slow everyone down. Set proxy_mode = True (and have the proxy set "
+                "X-Forwarded-For and X-Forwarded-Host).",
+                headers=", ".join(seen), address=request.httprequest.remote_addr)
+        if not headers.get("X-Forwarded-Host"):
+            return self.env._(
+                "This page came through a reverse proxy (%(headers)s) that does not send "
+                "X-Forwarded-Host: Odoo then ignores X-Forwarded-For even with proxy_mode on, "
+                "and every login seems to come from %(address)s. Have the proxy set "
+                "X-Forwarded-Host (and X-Forwarded-For).",
+                headers=", ".join(seen), address=request.httprequest.remote_addr)
+        return False

@@ -1,8 +1,10 @@
 import contextlib
 import contextvars
 import hashlib
+import hmac
 import logging
 import math
+import secrets
 
 from passlib.context import CryptContext
 
@@ -11,6 +13,7 @@ from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
 
+from odoo.addons.base.models.res_users import Users as BaseUsers
 from odoo.addons.security_roles.roles import role_rank
 
 from ..lib import throttle
@@ -20,8 +23,10 @@ _logger = logging.getLogger(__name__)
 BCRYPT_COST = 12
 DEVICE_COOKIE = "auth_device"
 DEVICE_COOKIE_DAYS = 180
-# within core's login or RPC check: whether it checks a password (None: neither)
-_PASSWORD_ATTEMPT = contextvars.ContextVar("auth_saml_password_attempt", default=None)
+# the password attempt core's login or RPC check is making (see _throttle_call)
+_ATTEMPT = contextvars.ContextVar("auth_saml_password_attempt", default=None)
+# the client of the XML-RPC / JSON-RPC call running (controllers/rpc.py)
+_RPC_CLIENT = contextvars.ContextVar("auth_saml_rpc_client", default=None)
 
 
 class ResUsers(models.Model):
@@ -44,66 +49,89 @@ class ResUsers(models.Model):
     @contextlib.contextmanager
     def _assert_can_auth(self, user=None):
         """Core's cooldown counts failures per process and per address, and
-        refuses API keys with them. Here password checks are throttled in
-        _check_credentials, where every one goes (login, RPC, identity check,
-        change of password, ownership transfer). What is left to this hook is an
-        attempt that never gets there: an unknown or archived login."""
-        try:
-            yield
-        except AccessDenied as denied:
-            if not _PASSWORD_ATTEMPT.get() or getattr(denied, "_auth_throttle_seen", False):
-                raise
-            login = user if isinstance(user, str) else (
-                self.sudo().browse(user).login if user else None)  # sudo: uid -> login only
-            keys = self._throttle_keys(login, trusted=None)
-            wait, _counted = self._throttle_state(keys)
-            if wait:  # the same answer as for an existing login: no enumeration
-                raise self._throttle_refusal(login, wait) from None
-            self._throttle_failed(denied, keys)
-            raise
+        refuses API keys with them. It is replaced by the throttle of
+        _throttle_call and _check_credentials, where every password check goes
+        (login, RPC, identity check, change of password, ownership transfer)."""
+        yield
 
     @classmethod
     def _login(cls, db, credential, user_agent_env):
         # only a password is a guess: a verified SAML assertion, a passkey, a
         # one-time ticket are not counted, and password failures never refuse them
-        with cls._throttle_call(credential.get("type") == "password"):
+        if credential.get("type") != "password":
+            return super()._login(db, credential, user_agent_env)
+        with cls._throttle_call(credential.get("login"), None, credential.get("password")):
             return super()._login(db, credential, user_agent_env)
 
     @classmethod
     def check(cls, db, uid, passwd):
-        with cls._throttle_call(True):
+        if cls._throttle_check_cached(uid, passwd):
+            return super().check(db, uid, passwd)  # verified before: no check to throttle
+        with cls._throttle_call(None, uid, passwd):
             return super().check(db, uid, passwd)
 
     @classmethod
+    def _throttle_check_cached(cls, uid, passwd):
+        """Whether core's check() has this (uid, password) in its cache (a
+        success since the last change of credentials): every RPC call checks
+        its password, and only a check that will really run is throttled."""
+        try:
+            cache = BaseUsers.__dict__["check"].__func__.__cache__
+            entries, key0, _counter = cache.lru(cls)
+            return (key0 + (uid, passwd)) in entries
+        except (AttributeError, KeyError, TypeError):
+            return False
+
+    @classmethod
     @contextlib.contextmanager
-    def _throttle_call(cls, password):
+    def _throttle_call(cls, login, uid, password):
         """Around core's login and RPC check, which run on a cursor of their
-        own: a failure is counted once that cursor is gone (in tests, cursors
-        nest, and the failed login's rollback would take the count along)."""
-        token = _PASSWORD_ATTEMPT.set(password)
+        own: the attempt is reserved before that cursor opens and settled after
+        it closed (so that a rolled-back login cannot take its count along), by
+        the login as typed, known or not (the same answer for both)."""
+        with cls.pool.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            Users = env["res.users"]
+            if uid:
+                user = Users.browse(uid).exists()
+                login = user.login
+            else:
+                user = Users.search(Users._get_login_domain(login), limit=1) if login else Users
+            user = user.filtered("active")
+            keys = Users._throttle_keys(user, login)
+            wait = env["auth.throttle"]._reserve(keys)
+        attempt = _Attempt(keys, wait)
+        token = _ATTEMPT.set(attempt)
         try:
             yield
         except AccessDenied as denied:
-            keys = getattr(denied, "_auth_throttle_keys", None)
-            if keys:
-                with cls.pool.cursor() as cr:
-                    api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"]._record_failure(keys)
+            if wait and not getattr(denied, "throttled", False):
+                # an unknown or archived login: the answer an existing one gets
+                raise cls._throttle_refusal_for(login, wait) from None
+            if not wait:
+                if not user:  # as long as an existing login's check (no enumeration)
+                    _dummy_verify(password)
+                cls._throttle_settle(keys, failed=True)
             raise
+        else:
+            if not wait and not attempt.settled:
+                cls._throttle_settle(keys, failed=False)
         finally:
-            _PASSWORD_ATTEMPT.reset(token)
+            _ATTEMPT.reset(token)
 
     def _check_credentials(self, credential, env):
         if credential.get("type") != "password":
             return super()._check_credentials(credential, env)
         user = self.env.user
         interactive = (env or {}).get("interactive", True)
-        client = self._auth_client()
-        device = client["device"] and throttle.device_nonce(
-            self._throttle_device_key(), user.id, client["device"])
-        trusted = "device" if device else (
-            "session" if client["session_uid"] == user.id else None)
-        keys = self._throttle_keys(user.login, trusted=trusted, device=device)
-        wait, counted = self._throttle_state(keys)
+        attempt = _ATTEMPT.get()
+        own = attempt is None  # a check of its own: identity check, password change...
+        if own:
+            keys = self._throttle_keys(user, user.login)
+            with self.pool.cursor() as cr:
+                wait = self.env(cr=cr, su=True)["auth.throttle"]._reserve(keys)
+        else:
+            keys, wait = attempt.keys, attempt.wait
         if wait:
             # API keys are never refused for failed passwords: only they are
             # checked while the password is throttled (non-interactive calls)
@@ -111,93 +139,144 @@ class ResUsers(models.Model):
                     "res.users.apikeys"]._check_credentials(
                     scope="rpc", key=credential["password"]) == user.id:
                 return {"uid": user.id, "auth_method": "apikey", "mfa": "default"}
-            raise self._throttle_refusal(user.login, wait)
+            if own:
+                self._throttle_audit_refusal(user, wait)
+            raise self._throttle_refusal_for(user.login, wait)
         try:
             info = super()._check_credentials(credential, env)
-        except AccessDenied as denied:
-            self._throttle_failed(denied, keys)
+        except AccessDenied:
+            if own:
+                self._throttle_settle(keys, failed=True)
             raise
-        if keys[0] in counted:  # a right password forgets that pair's failures
-            self._throttle_record_success(keys[0][1])
-        if interactive and client["source"] and not device and request:
-            self._throttle_issue_device(user)
+        if own:
+            self._throttle_settle(keys, failed=False)
+        if interactive and request and user._mfa_url() is None:
+            self._throttle_issue_device(user)  # a login complete without a second step
         return info
 
     @api.model
     def _auth_client(self):
         """Who is asking: the source address (the client's own with
-        proxy_mode), the device cookie, and the user the session is logged in
-        as. Nothing here is trusted as such: the device cookie is checked
-        against its signature, the session against the user checked."""
-        if not request:
-            return {"source": None, "device": None, "session_uid": None}
-        return {
-            "source": throttle.source_key(request.httprequest.remote_addr),
-            "device": request.httprequest.cookies.get(DEVICE_COOKIE),
-            "session_uid": request.session.uid,
-        }
+        proxy_mode) and the device cookie, from the HTTP request, or from an
+        XML-RPC/JSON-RPC call (core hides the request while it runs, see
+        controllers/rpc.py); None outside both (server code). Nothing here is
+        trusted as such: a device cookie counts only with its signature."""
+        if request:
+            return {"source": throttle.source_key(request.httprequest.remote_addr),
+                    "device": request.httprequest.cookies.get(DEVICE_COOKIE)}
+        return _RPC_CLIENT.get() or {"source": None, "device": None}
 
     @api.model
-    def _throttle_keys(self, login, trusted=None, device=None):
-        """The counters a password attempt for `login` goes through. A known
-        device is its own source; a known device or session skips the ceiling
-        on the login (an attacker spread over many addresses cannot make the
-        real user wait there)."""
-        login = throttle.login_key(login)
-        source = self._auth_client()["source"] or "local"
-        keys = [("login_source", throttle.pair_key(login, f"device {device}" if device else source))]
-        if source != "local":
+    def _throttle_keys(self, user, login):
+        """The counters a password attempt for `user` (or, if none, the login
+        as typed) goes through. A known device (device cookie of this user,
+        signed, and made before the user's current password) is its own
+        source, and skips the per-address and per-login counters."""
+        client = self._auth_client()
+        label = throttle.login_key(user.login) if user else self._throttle_unknown_label(login)
+        device = user and client["device"] and throttle.device_nonce(
+            self._throttle_device_key(user), user.id, client["device"])
+        if device:
+            return [("login_source", throttle.pair_key(label, f"device {device}"))]
+        source = client["source"] or "server"
+        keys = [("login_source", throttle.pair_key(label, source))]
+        if client["source"]:
             keys.append(("ip", source))
-        if not trusted:
-            keys.append(("login", login))
+        keys.append(("login", label))
         return [(kind, key) for kind, key in keys if key]
 
     @api.model
-    def _throttle_state(self, keys):
-        """(seconds to wait, the keys that have counters)"""
-        return self.env["auth.throttle"].sudo()._state(keys)  # sudo: counters belong to no user
+    def _throttle_unknown_label(self, login):
+        """What the counters call a login no user has: a keyed digest, never
+        the text (people type their password into the login field)."""
+        login = throttle.login_key(login)
+        if not login:
+            return None
+        # sudo: the database secret keys the digest
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        digest = hmac.new(secret.encode(), login.encode(), hashlib.sha256).hexdigest()[:12]
+        return f"unknown login #{digest}"
 
-    @api.model
-    def _throttle_refusal(self, login, wait):
+    @classmethod
+    def _throttle_settle(cls, keys, failed):
+        with cls.pool.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"]._settle(keys, failed)
+        attempt = _ATTEMPT.get()
+        if attempt is not None:
+            attempt.settled = True
+
+    @classmethod
+    def _throttle_refusal_for(cls, login, wait):
         _logger.warning("password check for %r refused: throttled for %.0f s", login, wait)
-        denied = AccessDenied(self.env._(
-            "Too many failed logins. Try again in %s seconds.", math.ceil(wait)))
-        denied._auth_throttle_seen = True
+        denied = AccessDenied(_lt_wait(math.ceil(wait)))
         denied.throttled = True  # callers that word their own refusal keep this one
         return denied
 
-    @api.model
-    def _throttle_failed(self, denied, keys):
-        """Count a failure on a cursor of its own, committed whatever becomes
-        of the failed check's transaction: at once, or within a login or an RPC
-        check, once its cursor is gone (_throttle_call)."""
-        denied._auth_throttle_seen = True
-        if _PASSWORD_ATTEMPT.get() is not None:
-            denied._auth_throttle_keys = keys
-            return
+    def _throttle_audit_refusal(self, user, wait):
+        """A refused identity check, password change or transfer (a refused
+        login is audited with the login): recorded on a cursor of its own, the
+        refusal rolls the request back."""
         with self.pool.cursor() as cr:
-            self.env(cr=cr, su=True)["auth.throttle"]._record_failure(keys)
+            env = self.env(cr=cr, su=True)
+            if "audit.event" in env:  # audit_trail is optional
+                env["audit.event"].log(
+                    "authentication", "password_check.throttled", outcome="denied",
+                    user=user, login=user.login, model="res.users", res_id=user.id,
+                    details={"retry_after": math.ceil(wait)}, immediate=False)
+                env["audit.event"]._flush_buffer()
 
     @api.model
-    def _throttle_record_success(self, key):
-        with self.pool.cursor() as cr:
-            self.env(cr=cr, su=True)["auth.throttle"]._record_success(key)
-
-    @api.model
-    def _throttle_device_key(self):
-        # sudo: the database secret signs the device cookies
-        return self.env["ir.config_parameter"].sudo().get_param("database.secret")
+    def _throttle_device_key(self, user):
+        """Signs the device cookies of `user`: the database secret, and the
+        user's password hash (a new password forgets the devices)."""
+        # sudo: the database secret; the hash is read by no one else
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        self.env.cr.execute(SQL("SELECT COALESCE(password, '') FROM res_users WHERE id = %s",
+                                user.id))
+        row = self.env.cr.fetchone()
+        return secret + ":" + hashlib.sha256((row[0] if row else "").encode()).hexdigest()
 
     def _throttle_issue_device(self, user):
-        """The browser that gave this user's right password becomes a known
-        device: its failures count on their own, not with its address's."""
-        response = getattr(request, "future_response", None)
+        """The browser that completed this user's login (password, and the
+        second factor if any) becomes a known device: its failures count on
+        their own, not with its address's nor the login's."""
+        response = getattr(request, "future_response", None) if request else None
         if response is None:
             return
+        current = request.httprequest.cookies.get(DEVICE_COOKIE)
+        key = self._throttle_device_key(user)
+        if current and throttle.device_nonce(key, user.id, current):
+            return
         response.set_cookie(
-            DEVICE_COOKIE, throttle.new_device_token(self._throttle_device_key(), user.id),
+            DEVICE_COOKIE, throttle.new_device_token(key, user.id),
             max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
             secure=request.httprequest.scheme == "https")
+
+
+class _Attempt:
+    """A password attempt reserved by _throttle_call: its counters, the wait
+    it was given (0: counted, to be settled), whether it was settled."""
+    __slots__ = ("keys", "wait", "settled")
+
+    def __init__(self, keys, wait):
+        self.keys, self.wait, self.settled = keys, wait, False
+
+
+def _lt_wait(seconds):
+    from odoo.tools.translate import _
+    return _("Too many failed logins. Try again in %s seconds.", seconds)
+
+
+_DUMMY_HASH = []
+
+
+def _dummy_verify(password):
+    """Spend the time of a real password check (bcrypt-12) on nothing."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(CryptContext(["bcrypt_sha256"], bcrypt_sha256__rounds=BCRYPT_COST)
+                           .hash(secrets.token_urlsafe(16)))
+    with contextlib.suppress(Exception):
+        CryptContext(["bcrypt_sha256"]).verify(password or "", _DUMMY_HASH[0])
 
 
 class ResUsersSaml(models.Model):

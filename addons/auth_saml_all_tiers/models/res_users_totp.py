@@ -64,6 +64,7 @@ class ResUsers(models.Model):
                 raise AccessDenied(self.env._(
                     "This code was already used. Wait for the next one in your app."))
             self.invalidate_recordset(["totp_last_counter"])
+        self._throttle_issue_device(self)  # the login is complete: a known device
 
     def _totp_remember_code(self, code):
         """After enrolment: the code just used to confirm the authenticator

@@ -277,7 +277,7 @@ class TestSamlLogin(SamlCase):
                                                  "password": key}, {"interactive": False})
                          ["uid"], self.alice.id)
         # failed passwords (anyone can cause them) do not lock SSO out
-        pair = ("login_source", f"{self.alice.login} from local")  # no request: "local"
+        pair = ("login_source", f"{self.alice.login} from server")  # no request: server code
         for _i in range(12):
             self.env["auth.throttle"].sudo()._record_failure([pair])
         with self.assertRaisesRegex(AccessDenied, "Too many failed logins"):

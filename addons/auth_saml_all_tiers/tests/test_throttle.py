@@ -32,8 +32,8 @@ class TestThrottle(TransactionCase):
         self.env.cr.execute("DELETE FROM auth_throttle")  # counters of earlier logins
 
     @contextlib.contextmanager
-    def client(self, source="192.0.2.1", device=None, session_uid=None):
-        info = {"source": source, "device": device, "session_uid": session_uid}
+    def client(self, source="192.0.2.1", device=None):
+        info = {"source": source, "device": device}
         with patch.object(self.Users, "_auth_client", lambda _self: dict(info)):
             yield
 
@@ -72,6 +72,11 @@ class TestThrottle(TransactionCase):
                 self.age_failures(policy.max_delay + 1)  # no waiting: delays are another test's
         self.assertTrue(self.pair(source)[1], "locked")
 
+    def device_token(self, user):
+        """The device cookie a complete login of `user` leaves in the browser."""
+        return throttle.new_device_token(
+            self.env["res.users"]._throttle_device_key(user), user.id)
+
     def set_params(self, **params):
         for key, value in params.items():
             self.env["ir.config_parameter"].sudo().set_param(key, value)
@@ -101,8 +106,7 @@ class TestThrottle(TransactionCase):
     def test_a_lockout_leaves_other_sources_known_devices_and_api_keys_open(self):
         key = self.env["res.users.apikeys"].with_user(self.user)._generate(
             None, "integration", datetime.now() + timedelta(days=1))
-        device = throttle.new_device_token(
-            self.env["ir.config_parameter"].sudo().get_param("database.secret"), self.user.id)
+        device = self.device_token(self.user)
         self.lock_pair("192.0.2.1")
         with self.client("192.0.2.1"):
             self.assertIn(THROTTLED, self.denied("the-right-password"))
@@ -118,19 +122,28 @@ class TestThrottle(TransactionCase):
             self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
         self.assertTrue(self.pair("192.0.2.1")[1], "still locked where the guesses came from")
 
-    def test_a_device_cookie_counts_only_for_its_user_and_with_its_signature(self):
-        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
-        other = new_test_user(self.env, "other.user", "base.group_user", password="other-user-password")
-        token = throttle.new_device_token(secret, self.user.id)
+    def test_a_device_cookie_counts_only_for_its_user_its_signature_and_password(self):
+        key = self.env["res.users"]._throttle_device_key(self.user)
+        other = new_test_user(self.env, "other.user", "base.group_user",
+                              password="other-user-password")
+        token = self.device_token(self.user)
         uid, nonce, signature = token.split(".")
-        self.assertEqual(throttle.device_nonce(secret, self.user.id, token), nonce)
-        for forged in (throttle.new_device_token(secret, other.id),  # another user's
-                       f"{uid}.{nonce}x.{signature}", f"{uid}.{nonce}.{signature[:-1]}0",
+        self.assertEqual(throttle.device_nonce(key, self.user.id, token), nonce)
+        for forged in (self.device_token(other),  # another user's
+                       f"{uid}.{nonce}x.{signature}", f"{uid}.{nonce}.{signature[:-1]}{'1' if signature[-1] == '0' else '0'}",
                        throttle.new_device_token("another secret", self.user.id), "", "a.b"):
-            self.assertIsNone(throttle.device_nonce(secret, self.user.id, forged), forged)
+            self.assertIsNone(throttle.device_nonce(key, self.user.id, forged), forged)
         self.lock_pair("192.0.2.1")
-        with self.client("192.0.2.1", device=throttle.new_device_token(secret, other.id)):
+        with self.client("192.0.2.1", device=self.device_token(other)):
             self.assertIn(THROTTLED, self.denied("the-right-password"))
+        # a new password forgets the devices of the old one
+        token = self.device_token(self.user)
+        self.user.password = "a-brand-new-password"
+        self.env.flush_all()
+        with self.client("192.0.2.1", device=token):
+            self.assertIn(THROTTLED, self.denied("a-brand-new-password"))
+        with self.client("192.0.2.1", device=self.device_token(self.user)):
+            self.assertEqual(self.login("a-brand-new-password")["uid"], self.user.id)
 
     def test_success_forgets_the_pair_only(self):
         with self.client():
@@ -155,7 +168,12 @@ class TestThrottle(TransactionCase):
             for _ in range(4):
                 self.denied("whatever-pass", login="no.such.user")
                 self.denied("wrong-password")
-            self.assertEqual(self.pair(login="no.such.user")[0], 4)
+            label = self.env["res.users"]._throttle_unknown_label("no.such.user")
+            self.assertEqual(self.pair(login=label)[0], 4)
+            # counted under a keyed digest: what was typed is not kept
+            self.env.cr.execute("SELECT count(*) FROM auth_throttle WHERE key ILIKE %s",
+                                ["%no.such.user%"])
+            self.assertEqual(self.env.cr.fetchone()[0], 0)
             # the case of a login does not escape its counter, and an unknown
             # login is answered as an existing one
             self.assertEqual(self.denied("whatever-pass", login="NO.SUCH.USER"),
@@ -194,15 +212,15 @@ class TestThrottle(TransactionCase):
         self.assertEqual(self.row("login", "throttled.user")[0], 5)
         with self.client("198.51.100.99"):  # an unknown device: delayed
             self.assertIn(THROTTLED, self.denied("the-right-password"))
-        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
-        with self.client("198.51.100.99",
-                         device=throttle.new_device_token(secret, self.user.id)):
+        with self.client("198.51.100.99", device=self.device_token(self.user)):
             self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
-        # a session already logged in as the user (identity check) is known
-        with self.client("198.51.100.99", session_uid=self.user.id):
-            self.user.with_user(self.user)._check_credentials(
+        # a session does not make a device known (it may be someone else's,
+        # stolen: an identity check from it is counted on the login too)
+        with self.client("198.51.100.99"):
+            self.assertIn(THROTTLED, self.refusal(lambda: self.user.with_user(
+                self.user)._check_credentials(
                 {"type": "password", "login": self.user.login, "password": "the-right-password"},
-                {"interactive": True})
+                {"interactive": True})))
         policy = self.env["auth.throttle"]._policy("login")
         self.assertEqual(policy.lockout_after, 0, "the ceiling never locks")
 
