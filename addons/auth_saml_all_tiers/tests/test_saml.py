@@ -10,7 +10,7 @@ from odoo.tests import new_test_user, tagged
 
 from ..lib import saml
 from .common import LoginCase
-from .saml_idp import NS, TestIdP, make_keypair
+from .saml_idp import ACS, NS, TestIdP, make_keypair
 
 FORM_FIELD_RE = re.compile(r'name="(\w+)" value="([^"]*)"')
 
@@ -417,6 +417,32 @@ class TestSamlAttacks(SamlCase):
         xml = self.idp.response_xml(self.provider.sp_entity_id,
                                     "https://other-sp.example.com/acs")
         self.assertRefused(self.post_acs({"SAMLResponse": self.idp.encode(xml)}), "invalid")
+
+    def test_a_bearer_confirmation_without_recipient_is_refused(self):
+        # the IdP itself answers our request with no Recipient (signed, in time)
+        self.idp.recipient = None
+        fields = self.idp_answer(self.start_login())
+        self.assertNotIn(b"Recipient=", self.idp.decode(fields["SAMLResponse"]))
+        self.assertRefused(self.post_acs(fields), "no_recipient")
+        # a Recipient that merely contains the ACS URL (python3-saml compares by substring)
+        self.opener.cookies.clear()
+        self.idp.recipient = self.provider.sp_acs_url + "/../../elsewhere"
+        self.assertRefused(self.post_acs(self.idp_answer(self.start_login())), "wrong_recipient")
+        # a second bearer confirmation without Recipient next to a good one
+        self.provider.allow_idp_initiated = True
+
+        def second_confirmation(assertion):
+            confirmation = assertion.find(".//saml:SubjectConfirmation", NS)
+            other = copy.deepcopy(confirmation)
+            del other.find("saml:SubjectConfirmationData", NS).attrib["Recipient"]
+            confirmation.addnext(other)
+
+        self.assertRefused(self.post_acs(self.forged(change=second_confirmation)),
+                           "no_recipient")
+        # the same IdP with the Recipient the profile requires: signed in
+        self.idp.recipient = ACS
+        self.assertEqual(self.sp_login().status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
 
     def test_expired_not_yet_valid_and_clock_skew(self):
         self.provider.write({"allow_idp_initiated": True, "clock_skew": 60})
