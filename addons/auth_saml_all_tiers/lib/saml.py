@@ -139,8 +139,9 @@ def make_auth(cfg, request_data):
 
 
 def request_data(url, method="GET", get=None, post=None):
-    """python3-saml's view of a request, built from the configured base URL
-    (web.base.url) rather than from the Host header a client controls."""
+    """python3-saml's view of a request, built from the provider's stored SP
+    URL rather than from the Host header a client controls (nor from
+    web.base.url, which Odoo rewrites from that header)."""
     parsed = re.match(r"^(https?)://([^/:]+)(?::(\d+))?(/.*)?$", url)
     if not parsed:
         raise ValueError(f"not an absolute http(s) URL: {url}")

@@ -18,6 +18,19 @@ _logger = logging.getLogger(__name__)
 MAPPABLE_ROLES = [(role, role.capitalize()) for role in ROLE_ORDER if role != "owner"]
 METADATA_TIMEOUT = 10
 TICKET_SECONDS = 60
+SP_URL_FIELDS = frozenset({"sp_entity_id", "sp_acs_url", "sp_sls_url", "sp_metadata_url"})
+SP_URL_HELP = ("Set when the provider is created, from the server's public URL (web.base.url), "
+               "and kept when that URL changes. Only the Owner changes it; the IdP must then be "
+               "given the new SP metadata.")
+
+
+def sp_urls(base_url, provider_id):
+    """The SP URLs of a provider served at `base_url` (web.base.url)."""
+    prefix = f"{base_url.rstrip('/')}/auth_saml"
+    return {"sp_entity_id": f"{prefix}/metadata/{provider_id}",
+            "sp_metadata_url": f"{prefix}/metadata/{provider_id}",
+            "sp_acs_url": f"{prefix}/acs/{provider_id}",
+            "sp_sls_url": f"{prefix}/sls/{provider_id}"}
 
 
 def _is_loopback(host):
@@ -52,10 +65,14 @@ class AuthSamlProvider(models.Model):
         help="One or more PEM certificates of the IdP. Several are accepted at once so that "
              "the IdP can roll its signing key over.")
     # this service provider
-    sp_entity_id = fields.Char(string="SP Entity ID", compute="_compute_sp_urls")
-    sp_acs_url = fields.Char(string="Assertion Consumer Service URL", compute="_compute_sp_urls")
-    sp_sls_url = fields.Char(string="Single Logout URL", compute="_compute_sp_urls")
-    sp_metadata_url = fields.Char(string="SP Metadata URL", compute="_compute_sp_urls")
+    # set at creation from web.base.url, then fixed: Odoo rewrites web.base.url
+    # from the Host header when a Settings user logs in, the IdP knows these
+    sp_entity_id = fields.Char(string="SP Entity ID", copy=False, help=SP_URL_HELP)
+    sp_acs_url = fields.Char(string="Assertion Consumer Service URL", copy=False,
+                             help=SP_URL_HELP)
+    sp_sls_url = fields.Char(string="Single Logout URL", copy=False, help=SP_URL_HELP)
+    sp_metadata_url = fields.Char(string="SP Metadata URL", copy=False, help=SP_URL_HELP)
+    can_change_sp_urls = fields.Boolean(compute="_compute_can_change_sp_urls")
     sp_certificate = fields.Text(string="SP Certificate")
     # groups=".": no one reads it through the ORM; server code reads it with sudo
     sp_private_key = fields.Text(groups=".", copy=False)
@@ -88,22 +105,20 @@ class AuthSamlProvider(models.Model):
                                 required=True)
     user_count = fields.Integer(compute="_compute_user_count")
 
+    # security_roles' guard: the SP identity the IdP knows is changed only by
+    # the Owner (or a technical-access Admin, or server code), audited
+    _security_owner_fields = SP_URL_FIELDS
+
     _sql_constraints = [
         ("clock_skew_range", f"CHECK(clock_skew BETWEEN 0 AND {saml.MAX_CLOCK_SKEW})",
          f"The clock skew must be between 0 and {saml.MAX_CLOCK_SKEW} seconds."),
     ]
 
     @api.depends_context("uid")
-    def _compute_sp_urls(self):
-        # sudo: the public base URL, a system parameter
-        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+    def _compute_can_change_sp_urls(self):
+        owner = self.env["res.users"]._security_technical_actor()
         for provider in self:
-            pid = provider._origin.id or provider.id
-            prefix = f"{base}/auth_saml"
-            provider.sp_entity_id = f"{prefix}/metadata/{pid}"
-            provider.sp_metadata_url = f"{prefix}/metadata/{pid}"
-            provider.sp_acs_url = f"{prefix}/acs/{pid}"
-            provider.sp_sls_url = f"{prefix}/sls/{pid}"
+            provider.can_change_sp_urls = owner
 
     def _compute_sp_private_key_input(self):
         keys = {p.id: bool(p.sp_private_key) for p in self.sudo()}  # sudo: presence only
@@ -137,6 +152,19 @@ class AuthSamlProvider(models.Model):
                     "The IdP certificates of %(name)s could not be read: %(error)s",
                     name=provider.name, error=error)) from None
 
+    @api.constrains(*SP_URL_FIELDS)
+    def _check_sp_urls(self):
+        for provider in self:
+            for name in sorted(SP_URL_FIELDS):
+                if not provider[name]:  # not yet: set at the end of create()
+                    continue
+                try:
+                    saml.request_data(provider[name])
+                except ValueError:
+                    raise ValidationError(self.env._(
+                        "%(field)s must be an absolute http(s) URL.",
+                        field=provider._fields[name].string)) from None
+
     @api.constrains("idp_sso_url", "idp_slo_url", "idp_metadata_url")
     def _check_urls(self):
         for provider in self:
@@ -153,7 +181,24 @@ class AuthSamlProvider(models.Model):
             if vals.get("idp_metadata"):
                 vals.update(self._values_from_metadata(vals["idp_metadata"],
                                                        vals.get("idp_entity_id")))
-        return super().create(vals_list)
+        providers = super().create(vals_list)
+        for provider in providers:
+            missing = {name: url for name, url in provider._default_sp_urls().items()
+                       if not provider[name]}
+            if missing:
+                provider.write(missing)
+        return providers
+
+    def _default_sp_urls(self):
+        """The SP URLs of this provider under the current web.base.url."""
+        self.ensure_one()
+        # sudo: the public base URL, a system parameter
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        return sp_urls(base, self.id)
+
+    def _security_owner_change_is_safe(self, fname, old, new):
+        # the first value, given at creation, changes no identity an IdP knows
+        return fname in SP_URL_FIELDS and not old
 
     def _check_owner_provider(self):
         """A provider the Owner logs in with is the Owner's to change: whoever
@@ -172,6 +217,10 @@ class AuthSamlProvider(models.Model):
 
     def write(self, vals):
         self._check_owner_provider()
+        if any(name in vals and not vals[name] for name in SP_URL_FIELDS):
+            raise ValidationError(self.env._(
+                "The SP entity ID and URLs cannot be emptied: the IdP knows this service "
+                "provider by them."))
         if vals.get("idp_metadata"):
             vals = dict(vals, **self._values_from_metadata(vals["idp_metadata"],
                                                            vals.get("idp_entity_id")))
