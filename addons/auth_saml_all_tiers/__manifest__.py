@@ -8,7 +8,8 @@
     "author": "Odoo Security Suite",
     "depends": ["security_roles", "auth_totp", "auth_passkey", "auth_password_policy",
                 "base_setup"],
-    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml"]},
+    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml",
+                                         "idna"]},
     "data": [
         "security/ir.model.access.csv",
         "views/auth_throttle_views.xml",

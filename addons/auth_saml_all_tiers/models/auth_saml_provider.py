@@ -11,7 +11,7 @@ from odoo.addons.security_roles.roles import ROLE_ORDER, role_rank
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..lib import saml
+from ..lib import domains, saml
 
 _logger = logging.getLogger(__name__)
 
@@ -51,8 +51,11 @@ class AuthSamlProvider(models.Model):
     sequence = fields.Integer(default=10)
     button_label = fields.Char(help="Text of the login button. Default: Log in with <name>.")
     email_domains = fields.Char(
+        copy=False,
         help="Comma-separated e-mail domains: a login on one of them is sent to this provider "
-             "from the login page.")
+             "from the login page. A domain belongs to one provider (archived ones "
+             "included); a subdomain is a domain of its own.")
+    domain_ids = fields.One2many("auth.saml.provider.domain", "provider_id", readonly=True)
     # the identity provider
     idp_metadata = fields.Text(string="IdP Metadata (XML)")
     idp_metadata_url = fields.Char(string="IdP Metadata URL")
@@ -181,7 +184,11 @@ class AuthSamlProvider(models.Model):
             if vals.get("idp_metadata"):
                 vals.update(self._values_from_metadata(vals["idp_metadata"],
                                                        vals.get("idp_entity_id")))
+            if "email_domains" in vals:
+                vals["email_domains"] = self._normalize_domains(vals["email_domains"])
+                self.browse()._check_domains_free(vals["email_domains"])
         providers = super().create(vals_list)
+        providers._sync_domains()
         for provider in providers:
             missing = {name: url for name, url in provider._default_sp_urls().items()
                        if not provider[name]}
@@ -224,7 +231,48 @@ class AuthSamlProvider(models.Model):
         if vals.get("idp_metadata"):
             vals = dict(vals, **self._values_from_metadata(vals["idp_metadata"],
                                                            vals.get("idp_entity_id")))
-        return super().write(vals)
+        if "email_domains" in vals:
+            vals = dict(vals, email_domains=self._normalize_domains(vals["email_domains"]))
+            self._check_domains_free(vals["email_domains"])
+        result = super().write(vals)
+        if "email_domains" in vals:
+            self._sync_domains()
+        return result
+
+    @api.model
+    def _normalize_domains(self, text):
+        try:
+            return ", ".join(domains.parse_domain_list(text)) or False
+        except ValueError as error:
+            raise ValidationError(self.env._(
+                "Not an e-mail domain: %s. Write domains such as example.com, separated by "
+                "commas.", error)) from None
+
+    def _check_domains_free(self, text):
+        """Refuses the domains of `text` that a provider other than self's
+        holds, archived or not (before anything is written). The unique index
+        refuses them to a concurrent transaction this check cannot see."""
+        # sudo: which provider holds a domain, whoever may read the index
+        held = self.env["auth.saml.provider.domain"].sudo().search(
+            [("name", "in", domains.parse_domain_list(text)),
+             ("provider_id", "not in", self.ids)], limit=1)
+        if held:
+            raise ValidationError(self.env._(
+                "The e-mail domain %(domain)s already belongs to the provider %(provider)s"
+                "%(archived)s. A domain belongs to one provider: remove it there first.",
+                domain=held.name, provider=held.provider_id.name,
+                archived=self.env._(" (archived)") if not held.provider_id.active else ""))
+
+    def _sync_domains(self):
+        """The domain index follows email_domains."""
+        Domain = self.env["auth.saml.provider.domain"].sudo()  # sudo: written only from here
+        for provider in self:
+            wanted = domains.parse_domain_list(provider.email_domains)
+            provider._check_domains_free(provider.email_domains)  # several saved at once
+            current = Domain.search([("provider_id", "=", provider.id)])
+            current.filtered(lambda d: d.name not in wanted).unlink()
+            Domain.create([{"provider_id": provider.id, "name": name}
+                           for name in wanted if name not in current.mapped("name")])
 
     @api.model
     def _values_from_metadata(self, xml, entity_id=None):
@@ -334,15 +382,13 @@ class AuthSamlProvider(models.Model):
 
     @api.model
     def _discover(self, login):
-        """The provider serving the e-mail domain of `login`, if any."""
-        domain = (login or "").rpartition("@")[2].strip().lower()
+        """The active provider serving the e-mail domain of `login`, if any."""
+        domain = domains.discovery_domain(login)
         if not domain:
             return self.browse()
         # sudo: called from the public login page; returns a provider id only
-        for provider in self.sudo().search([("email_domains", "!=", False)]):
-            if domain in {d.strip().lower() for d in provider.email_domains.split(",")}:
-                return provider
-        return self.browse()
+        held = self.env["auth.saml.provider.domain"].sudo().search([("name", "=", domain)])
+        return held.provider_id.filtered("active")
 
     def _role_for_groups(self, idp_groups):
         """The highest role the IdP groups map to, or False."""
@@ -462,3 +508,19 @@ class AuthSamlTicket(models.Model):
                                   readonly=True)
     token_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True)
+
+
+class AuthSamlProviderDomain(models.Model):
+    """The e-mail domains of the providers, one row each, normalized: the
+    unique index keeps a domain to one provider, concurrent saves included."""
+    _name = "auth.saml.provider.domain"
+    _description = "SAML Provider E-mail Domain"
+    _order = "name"
+
+    name = fields.Char(required=True, readonly=True)
+    provider_id = fields.Many2one("auth.saml.provider", required=True, ondelete="cascade",
+                                  readonly=True, index=True)
+
+    _sql_constraints = [("name_uniq", "unique(name)",
+                         "An e-mail domain belongs to one SAML provider: remove it from the "
+                         "other provider first.")]

@@ -1,9 +1,7 @@
 """The SP entity id and URLs an IdP was given stay what they were at the
 provider's creation: Odoo rewrites web.base.url from the Host header when a
 Settings user logs in, and only the Owner moves the SP."""
-import importlib.util
 import xmlrpc.client
-from pathlib import Path
 
 from lxml import etree
 from odoo.addons.security_roles.tests.common import (
@@ -14,18 +12,10 @@ from odoo.addons.security_roles.tests.common import (
 from odoo.tests import tagged
 
 from ..models.auth_saml_provider import SP_URL_FIELDS
+from .common import load_migration
 from .test_saml import SamlCase
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-
-
-def load_migration(version):
-    """The post-migrate script of `version` (its file name is no module name)."""
-    path = Path(__file__).parent.parent / "migrations" / version / "post-migrate.py"
-    spec = importlib.util.spec_from_file_location(f"auth_saml_migration_{version}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @tagged("post_install", "-at_install")
