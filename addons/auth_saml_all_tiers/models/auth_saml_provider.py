@@ -53,8 +53,9 @@ class AuthSamlProvider(models.Model):
     email_domains = fields.Char(
         copy=False,
         help="Comma-separated e-mail domains: a login on one of them is sent to this provider "
-             "from the login page. A domain belongs to one provider (archived ones "
-             "included); a subdomain is a domain of its own.")
+             "from the login page, and only logins and e-mails on them are created on first "
+             "login. A domain belongs to one provider (archived ones included); a subdomain "
+             "is a domain of its own.")
     domain_ids = fields.One2many("auth.saml.provider.domain", "provider_id", readonly=True)
     # the identity provider
     idp_metadata = fields.Text(string="IdP Metadata (XML)")
@@ -167,6 +168,14 @@ class AuthSamlProvider(models.Model):
                     raise ValidationError(self.env._(
                         "%(field)s must be an absolute http(s) URL.",
                         field=provider._fields[name].string)) from None
+
+    @api.constrains("jit_create", "email_domains")
+    def _check_jit_domains(self):
+        for provider in self:
+            if provider.jit_create and not provider.email_domains:
+                raise ValidationError(self.env._(
+                    "%s creates users on first login: give it the e-mail domains it may create "
+                    "users in (E-mail Domains), or turn user creation off.", provider.name))
 
     @api.constrains("idp_sso_url", "idp_slo_url", "idp_metadata_url")
     def _check_urls(self):
@@ -390,6 +399,14 @@ class AuthSamlProvider(models.Model):
         held = self.env["auth.saml.provider.domain"].sudo().search([("name", "=", domain)])
         return held.provider_id.filtered("active")
 
+    def _jit_in_domains(self, login, email):
+        """Whether a new account for this login and e-mail (when the IdP sends
+        one) stays within this provider's domains: the login is an address on
+        one of them, and so is the e-mail."""
+        own = set(self.domain_ids.mapped("name"))
+        return all(domains.address_domain(value) in own
+                   for value in [login] + ([email] if email else []))
+
     def _role_for_groups(self, idp_groups):
         """The highest role the IdP groups map to, or False."""
         wanted = set(idp_groups or ())
@@ -419,6 +436,14 @@ class AuthSamlProvider(models.Model):
                 "No account is linked to this identity. Ask an administrator to link it."))
         elif not login:
             raise saml.SamlError("no_login", self.env._("The identity provider sent no login."))
+        elif not self.domain_ids:
+            raise saml.SamlError("jit_no_domain", self.env._(
+                "%s has no e-mail domain, so it creates no accounts. Ask an administrator to "
+                "give it its domains, or to link your account.", self.name))
+        elif not self._jit_in_domains(login, self._attribute(attributes, self.email_attribute)):
+            raise saml.SamlError("jit_outside_domains", self.env._(
+                "Your login or e-mail is outside the e-mail domains of %s: no account is "
+                "created for it. Ask an administrator to link your account.", self.name))
         elif Users.search_count([("login", "=ilike", login)]):
             raise saml.SamlError("login_taken", self.env._(
                 "An account with the login %s already exists and is not linked to this "

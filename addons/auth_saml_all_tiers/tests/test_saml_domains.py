@@ -1,5 +1,5 @@
 """E-mail domains: one stored form, one provider each (concurrent saves
-included)."""
+included), and just-in-time creation only within the provider's own."""
 import secrets
 
 import psycopg2
@@ -9,6 +9,7 @@ from odoo.service.model import _as_validation_error
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..lib import saml
 from .common import load_migration
 from .saml_idp import make_keypair
 from .test_saml import SamlCase
@@ -78,6 +79,62 @@ class TestSamlDomains(SamlCase):
                 {"name": "elsewhere.example.com", "provider_id": second.id})
         with self.assertRaises(AccessError):
             second.domain_ids.with_user(admin).write({"provider_id": third.id})
+
+    def test_jit_creates_users_of_the_provider_domains_only(self):
+        self.provider.write({"jit_create": True, "email_attribute": "mail",
+                             "email_domains": "sso.example.com, example.org"})
+        provider = self.provider.sudo()
+        outside = [
+            ("m@evil.example.net", None), ("m@evil-example.org", None),
+            ("m@example.org.evil.net", None), ("m@sub.example.org", None),
+            ("m@example.org.", None), ("m@EXAMPLE.ORG.", None),
+            ("m@evil.example.net@example.org", None), ("m@example.org@evil.example.net", None),
+            ("m@еxample.org", None),  # Cyrillic е
+            ("m@ｅxample.org", None),  # fullwidth ｅ
+            ("m@example.org\u200b", None), ("m\u202e@example.org", None),
+            ("m @example.org", None), ('"m@evil"@example.org', None),
+            ("mallory", None), ("mallory", "m@example.org"),
+            ("m@example.org", "m@evil.example.net"), ("m@example.org", "m@example.org."),
+        ]
+        for i, (login, mail) in enumerate(outside):
+            attributes = {"login": [login], **({"mail": [mail]} if mail else {})}
+            with self.subTest(login=login, mail=mail), \
+                    self.assertRaises(saml.SamlError) as caught:
+                provider._user_for_assertion(f"outside-{i}", attributes)
+            self.assertEqual(caught.exception.reason, "jit_outside_domains")
+        self.assertFalse(self.env["res.users"].with_context(active_test=False).search(
+            [("saml_uid", "like", "outside-")]))
+        # within the domains, whatever the case
+        nina = provider._user_for_assertion("nina", {"login": ["Nina@Example.ORG"]})
+        self.assertEqual((nina.login, nina.saml_uid), ("Nina@Example.ORG", "nina"))
+        oscar = provider._user_for_assertion("oscar", {"login": ["oscar@sso.example.com"],
+                                                       "mail": ["Oscar@SSO.example.com"]})
+        self.assertEqual(oscar.email, "Oscar@SSO.example.com")
+        # through the login page: refused, audited, nobody created
+        self.idp.user = {"name_id": "mallory", "attributes": {"login": ["m@evil.example.net"]}}
+        self.assertRefused(self.sp_login(), "jit_outside_domains")
+        self.assertFalse(self.env["res.users"].search([("login", "=", "m@evil.example.net")]))
+
+    def test_jit_needs_domains(self):
+        with self.assertRaises(ValidationError) as caught:
+            self.provider.write({"jit_create": True, "email_domains": False})
+        self.assertIn("give it the e-mail domains", str(caught.exception))
+        self.provider.jit_create = True
+        with self.assertRaises(ValidationError) as caught:
+            self.provider.email_domains = " "
+        self.assertIn("give it the e-mail domains", str(caught.exception))
+        # one saved before domains were required creates nobody, and says why
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE auth_saml_provider SET email_domains = NULL WHERE id = %s",
+                            [self.provider.id])
+        self.env.cr.execute("DELETE FROM auth_saml_provider_domain WHERE provider_id = %s",
+                            [self.provider.id])
+        self.env.invalidate_all()
+        self.idp.user = {"name_id": "bob", "attributes": {"login": ["bob@sso.example.com"]}}
+        response = self.sp_login()
+        self.assertRefused(response, "jit_no_domain")
+        self.assertIn("has no e-mail domain", response.text)
+        self.assertFalse(self.env["res.users"].search([("login", "=", "bob@sso.example.com")]))
 
     def test_upgrade_gives_each_domain_to_one_provider(self):
         Provider = self.env["auth.saml.provider"]

@@ -69,4 +69,9 @@ def index_domains(env):
                 " write_uid, write_date) VALUES (%s, %s, %s, now() at time zone 'utc', %s,"
                 " now() at time zone 'utc') ON CONFLICT (name) DO NOTHING",
                 domain, provider_id, SUPERUSER_ID, SUPERUSER_ID))
+    cr.execute("SELECT id FROM auth_saml_provider WHERE jit_create"
+               " AND coalesce(email_domains, '') = ''")
+    for (provider_id,) in cr.fetchall():
+        _logger.warning("SAML provider %s creates users on first login but has no e-mail domain:"
+                        " it creates none until it is given its domains", provider_id)
     env["auth.saml.provider"].invalidate_model(["email_domains", "domain_ids"])
