@@ -3,20 +3,23 @@ import hashlib
 import ipaddress
 import logging
 import secrets
+import time
 from urllib.parse import urlparse
 
-import requests
 from odoo import api, fields, models
 from odoo.addons.security_roles.roles import ROLE_ORDER, role_rank
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
-from ..lib import domains, saml
+from ..lib import domains, fetch, saml
 
 _logger = logging.getLogger(__name__)
 
 MAPPABLE_ROLES = [(role, role.capitalize()) for role in ROLE_ORDER if role != "owner"]
-METADATA_TIMEOUT = 10
+# the daily refresh: each provider once a day, and no run of it longer than this
+# (plus one fetch); what is left is done by the next run, which Odoo starts at once
+METADATA_CRON_BUDGET = 120
+METADATA_CRON_HOURS = 20
 TICKET_SECONDS = 60
 SP_URL_FIELDS = frozenset({"sp_entity_id", "sp_acs_url", "sp_sls_url", "sp_metadata_url"})
 SP_URL_HELP = ("Set when the provider is created, from the server's public URL (web.base.url), "
@@ -33,7 +36,14 @@ def sp_urls(base_url, provider_id):
             "sp_sls_url": f"{prefix}/sls/{provider_id}"}
 
 
-def _is_loopback(host):
+def allow_loopback_metadata():
+    """odoo.conf `auth_saml_allow_http_loopback_metadata`: metadata from a
+    loopback address, over http too. For tests and local development only."""
+    value = config.get("auth_saml_allow_http_loopback_metadata")
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _is_loopback_host(host):
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -60,7 +70,10 @@ class AuthSamlProvider(models.Model):
     # the identity provider
     idp_metadata = fields.Text(string="IdP Metadata (XML)")
     idp_metadata_url = fields.Char(string="IdP Metadata URL")
-    idp_metadata_refreshed = fields.Datetime(readonly=True)
+    idp_metadata_refreshed = fields.Datetime(readonly=True, copy=False)
+    # the daily refresh takes the providers it tried least recently first
+    idp_metadata_attempted = fields.Datetime(string="Last Refresh Attempt", readonly=True,
+                                             copy=False)
     idp_entity_id = fields.Char(string="IdP Entity ID", required=True)
     idp_sso_url = fields.Char(string="IdP Sign-On URL", required=True)
     idp_slo_url = fields.Char(string="IdP Logout URL")
@@ -183,6 +196,10 @@ class AuthSamlProvider(models.Model):
             for url in (provider.idp_sso_url, provider.idp_slo_url, provider.idp_metadata_url):
                 if url and urlparse(url).scheme not in ("https", "http"):
                     raise ValidationError(self.env._("%s is not an http(s) URL.", url))
+            url = provider.idp_metadata_url
+            if url and urlparse(url).scheme != "https" and not (
+                    allow_loopback_metadata() and _is_loopback_host(urlparse(url).hostname)):
+                raise ValidationError(self.env._("The metadata URL must use https."))
 
     # ------------------------------------------------------------------
     # Metadata
@@ -299,43 +316,87 @@ class AuthSamlProvider(models.Model):
         }
 
     def _fetch_metadata(self):
+        """The document at the metadata URL (bytes). The user sees why it
+        failed in our words only, never the remote server's; the server log
+        has the details."""
         self.ensure_one()
-        url = self.idp_metadata_url
-        parsed = urlparse(url or "")
-        if parsed.scheme != "https" and not (parsed.scheme == "http"
-                                             and _is_loopback(parsed.hostname or "")):
-            raise UserError(self.env._("The metadata URL must use https."))
         try:
-            with requests.get(url, timeout=METADATA_TIMEOUT, stream=True,
-                              allow_redirects=False) as response:
-                response.raise_for_status()
-                body = b""
-                for chunk in response.iter_content(65536):
-                    body += chunk
-                    if len(body) > saml.MAX_METADATA_BYTES:
-                        raise UserError(self.env._("The metadata at %s is larger than 1 MiB.",
-                                                   url))
-        except requests.RequestException as error:
-            raise UserError(self.env._("The metadata could not be fetched from %(url)s: "
-                                       "%(error)s", url=url, error=error)) from None
-        return body.decode("utf-8", errors="replace")
+            return fetch.fetch(self.idp_metadata_url, allow_loopback=allow_loopback_metadata(),
+                               max_bytes=saml.MAX_METADATA_BYTES)
+        except fetch.FetchError as error:
+            _logger.warning("SAML metadata of %s not fetched from %s: %s (%s)", self.name,
+                            self.idp_metadata_url, error.reason, error)
+            raise UserError(self.env._(
+                "The metadata could not be fetched from %(url)s: %(reason)s",
+                url=self.idp_metadata_url, reason=self._fetch_error_text(error.reason))) from None
+
+    def _fetch_error_text(self, reason):
+        _ = self.env._
+        return {
+            "url": _("this is not a valid URL."),
+            "scheme": _("the metadata URL must use https."),
+            "resolve": _("its host name could not be resolved."),
+            "address": _("its host is on a private, local or reserved network; only public "
+                         "addresses are allowed."),
+            "connect": _("its server could not be reached."),
+            "tls": _("the server's TLS certificate could not be verified."),
+            "timeout": _("its server did not answer in time."),
+            "redirect": _("it redirects elsewhere; enter the final URL of the metadata."),
+            "status": _("its server did not return the metadata."),
+            "too_large": _("the document is larger than 1 MiB."),
+        }.get(reason, _("its server's answer could not be read."))
+
+    def _apply_fetched_metadata(self, xml, entity_id=None):
+        """Writes the IdP fields of a fetched document. The user is told that it
+        is no IdP metadata, not what the remote document holds."""
+        self.ensure_one()
+        try:
+            saml.parse_idp_metadata(xml, entity_id=entity_id or None)
+        except ValueError as error:
+            _logger.warning("SAML metadata of %s at %s refused: %s", self.name,
+                            self.idp_metadata_url, error)
+            raise UserError(self.env._(
+                "The document at %(url)s is not the metadata of %(entity)s.",
+                url=self.idp_metadata_url,
+                entity=entity_id or self.env._("an identity provider"))) from None
+        self.write(dict({"idp_metadata": xml.decode("utf-8", errors="replace"),
+                         "idp_metadata_refreshed": fields.Datetime.now()},
+                        **({"idp_entity_id": entity_id} if entity_id else {})))
 
     def action_refresh_metadata(self):
         for provider in self:
             if not provider.idp_metadata_url:
                 raise UserError(self.env._("%s has no metadata URL.", provider.name))
-            provider.write({"idp_metadata": provider._fetch_metadata(),
-                            "idp_metadata_refreshed": fields.Datetime.now()})
+            provider._apply_fetched_metadata(provider._fetch_metadata())
         return True
 
     @api.model
     def _cron_refresh_metadata(self):
-        for provider in self.search([("idp_metadata_url", "!=", False)]):
+        """Each provider with a metadata URL, about once a day, least recently
+        tried first. A run stops after METADATA_CRON_BUDGET seconds (each fetch
+        has its own deadline) and reports what is left: Odoo runs the job again
+        at once, in a new transaction, so no slow server holds it. Unattended,
+        a refresh only renews the configured IdP (its certificates and URLs):
+        a document describing another entity is refused."""
+        started = time.monotonic()
+        due = self.search([("idp_metadata_url", "!=", False), "|",
+                           ("idp_metadata_attempted", "=", False),
+                           ("idp_metadata_attempted", "<", fields.Datetime.subtract(
+                               fields.Datetime.now(), hours=METADATA_CRON_HOURS))],
+                          order="idp_metadata_attempted ASC NULLS FIRST, id")
+        done = 0
+        for provider in due:
+            if done and time.monotonic() - started > METADATA_CRON_BUDGET:
+                break
             try:
                 with self.env.cr.savepoint():
-                    provider.action_refresh_metadata()
+                    provider._apply_fetched_metadata(provider._fetch_metadata(),
+                                                     entity_id=provider.idp_entity_id)
             except UserError as error:
                 _logger.warning("SAML metadata refresh of %s failed: %s", provider.name, error)
+            provider.idp_metadata_attempted = fields.Datetime.now()
+            done += 1
+        self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - done)
 
     def action_generate_sp_key(self):
         """A new RSA-3072 key and a self-signed certificate (10 years) for this SP."""

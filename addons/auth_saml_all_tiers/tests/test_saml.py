@@ -3,10 +3,12 @@ import datetime
 import html
 import re
 import urllib.parse
+from unittest.mock import patch
 
 from lxml import etree
-from odoo.exceptions import AccessDenied, AccessError, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import config
 
 from ..lib import saml
 from .common import LoginCase
@@ -92,17 +94,19 @@ class TestSamlProvider(SamlCase):
                                          "<x>&e;</x>"
 
     def test_metadata_from_url_and_rollover_certificates(self):
-        self.provider.write({"idp_entity_id": "old", "idp_metadata_url":
-                             f"{self.idp.base}/idp/metadata"})
-        self.provider.action_refresh_metadata()
-        self.assertEqual(self.provider.idp_entity_id, self.idp.entity_id)
-        self.assertTrue(self.provider.idp_metadata_refreshed)
-        self.provider.idp_metadata_url = f"{self.idp.base}/idp/nothing-here"
-        with self.assertRaisesRegex(UserError, "could not be fetched"):
+        # the IdP serves http on 127.0.0.1: what odoo.conf allows for tests only
+        with patch.dict(config.options, {"auth_saml_allow_http_loopback_metadata": "True"}):
+            self.provider.write({"idp_entity_id": "old", "idp_metadata_url":
+                                 f"{self.idp.base}/idp/metadata"})
             self.provider.action_refresh_metadata()
-        self.provider.idp_metadata_url = "http://192.0.2.1/metadata"
-        with self.assertRaisesRegex(UserError, "must use https"):
-            self.provider.action_refresh_metadata()
+            self.assertEqual(self.provider.idp_entity_id, self.idp.entity_id)
+            self.assertTrue(self.provider.idp_metadata_refreshed)
+            self.provider.idp_metadata_url = f"{self.idp.base}/idp/nothing-here"
+            with self.assertRaisesRegex(UserError, "could not be fetched"):
+                self.provider.action_refresh_metadata()
+            with self.assertRaises(ValidationError) as caught:
+                self.provider.idp_metadata_url = "http://192.0.2.1/metadata"
+            self.assertIn("must use https", str(caught.exception))
         # rollover: a new IdP certificate next to the old one, both accepted
         self.provider.idp_certificates = make_keypair("next")[1] + "\n\n" + self.idp.cert_pem
         self.assertEqual(self.sp_login().status_code, 303)
