@@ -66,7 +66,8 @@ class AuthSamlProvider(models.Model):
              "from the login page, and only logins and e-mails on them are created on first "
              "login. A domain belongs to one provider (archived ones included); a subdomain "
              "is a domain of its own.")
-    domain_ids = fields.One2many("auth.saml.provider.domain", "provider_id", readonly=True)
+    domain_ids = fields.One2many("auth.saml.provider.domain", "provider_id",
+                                 string="Domain Index", readonly=True)
     # the identity provider
     idp_metadata = fields.Text(string="IdP Metadata (XML)")
     idp_metadata_url = fields.Char(string="IdP Metadata URL")
@@ -89,7 +90,8 @@ class AuthSamlProvider(models.Model):
                              help=SP_URL_HELP)
     sp_sls_url = fields.Char(string="Single Logout URL", copy=False, help=SP_URL_HELP)
     sp_metadata_url = fields.Char(string="SP Metadata URL", copy=False, help=SP_URL_HELP)
-    can_change_sp_urls = fields.Boolean(compute="_compute_can_change_sp_urls")
+    can_change_sp_urls = fields.Boolean(string="Can Change SP URLs",
+                                        compute="_compute_can_change_sp_urls")
     sp_certificate = fields.Text(string="SP Certificate")
     # groups=".": no one reads it through the ORM; server code reads it with sudo
     sp_private_key = fields.Text(groups=".", copy=False)
