@@ -201,7 +201,8 @@ def check_validated_response(xml, acs_url, in_response_to):
             if data.get("Recipient") and data.get("Recipient") != acs_url:
                 raise SamlError("wrong_recipient", "The response is for another service.")
             if data.get("InResponseTo") and data.get("InResponseTo") != in_response_to:
-                raise SamlError("unknown_request", "This sign-in was not started from this browser.")
+                raise SamlError("unknown_request",
+                                "This sign-in was not started from this browser.")
             if data.get("NotOnOrAfter"):
                 expiries.append(data.get("NotOnOrAfter"))
     if not bearers:
