@@ -2,13 +2,14 @@
     "name": "SSO, Two-Factor and Password Security",
     "summary": "bcrypt-12 passwords with upgrade at login, 12-character minimum, login "
     "throttling and lockout shared by every worker, SAML 2.0 single sign-on",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",
     "depends": ["security_roles", "auth_totp", "auth_passkey", "auth_password_policy",
                 "base_setup"],
-    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml"]},
+    "external_dependencies": {"python": ["libpass", "bcrypt", "pyotp", "python3-saml",
+                                         "idna"]},
     "data": [
         "security/ir.model.access.csv",
         "views/auth_throttle_views.xml",

@@ -139,8 +139,9 @@ def make_auth(cfg, request_data):
 
 
 def request_data(url, method="GET", get=None, post=None):
-    """python3-saml's view of a request, built from the configured base URL
-    (web.base.url) rather than from the Host header a client controls."""
+    """python3-saml's view of a request, built from the provider's stored SP
+    URL rather than from the Host header a client controls (nor from
+    web.base.url, which Odoo rewrites from that header)."""
     parsed = re.match(r"^(https?)://([^/:]+)(?::(\d+))?(/.*)?$", url)
     if not parsed:
         raise ValueError(f"not an absolute http(s) URL: {url}")
@@ -176,23 +177,36 @@ NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
 
 def check_validated_response(xml, acs_url, in_response_to):
     """Checks python3-saml leaves loose, on a response it has validated (one
-    assertion, signed): Destination and Recipient equal to the ACS URL (it
-    compares by prefix), no InResponseTo in the assertion of an unsolicited
-    response (a stripped SP-initiated one), and an expiry. Returns
-    {"expires": latest NotOnOrAfter}."""
+    assertion, signed): Destination equal to the ACS URL (it compares by
+    prefix); every bearer SubjectConfirmationData with a Recipient, and that
+    Recipient the ACS URL (it accepts none, and compares by substring), as the
+    SAML Web Browser SSO profile requires; no InResponseTo in the assertion of
+    an unsolicited response (a stripped SP-initiated one); and an expiry.
+    Returns {"expires": latest NotOnOrAfter}."""
     root = OneLogin_Saml2_XML.to_etree(xml)
     destination = root.get("Destination")
     if destination and destination != acs_url:
         raise SamlError("wrong_destination", "The response is for another service.")
     expiries = []
-    for data in root.iterfind(".//saml:Assertion/saml:Subject/saml:SubjectConfirmation/"
-                              "saml:SubjectConfirmationData", NS):
-        if data.get("Recipient") and data.get("Recipient") != acs_url:
-            raise SamlError("wrong_recipient", "The response is for another service.")
-        if data.get("InResponseTo") and data.get("InResponseTo") != in_response_to:
-            raise SamlError("unknown_request", "This sign-in was not started from this browser.")
-        if data.get("NotOnOrAfter"):
-            expiries.append(data.get("NotOnOrAfter"))
+    bearers = 0
+    for confirmation in root.iterfind(".//saml:Assertion/saml:Subject/saml:SubjectConfirmation",
+                                      NS):
+        # python3-saml takes a confirmation without Method for a bearer one
+        bearer = confirmation.get("Method", C.CM_BEARER) == C.CM_BEARER
+        datas = confirmation.findall("saml:SubjectConfirmationData", NS)
+        bearers += bearer
+        if bearer and (not datas or not all(data.get("Recipient") for data in datas)):
+            raise SamlError("no_recipient", "The response does not name the service it is for.")
+        for data in datas:
+            if data.get("Recipient") and data.get("Recipient") != acs_url:
+                raise SamlError("wrong_recipient", "The response is for another service.")
+            if data.get("InResponseTo") and data.get("InResponseTo") != in_response_to:
+                raise SamlError("unknown_request",
+                                "This sign-in was not started from this browser.")
+            if data.get("NotOnOrAfter"):
+                expiries.append(data.get("NotOnOrAfter"))
+    if not bearers:
+        raise SamlError("no_bearer", "The response has no bearer subject confirmation.")
     for conditions in root.iterfind(".//saml:Assertion/saml:Conditions", NS):
         if conditions.get("NotOnOrAfter"):
             expiries.append(conditions.get("NotOnOrAfter"))

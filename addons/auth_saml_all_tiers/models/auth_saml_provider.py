@@ -3,24 +3,47 @@ import hashlib
 import ipaddress
 import logging
 import secrets
+import time
 from urllib.parse import urlparse
 
-import requests
 from odoo import api, fields, models
 from odoo.addons.security_roles.roles import ROLE_ORDER, role_rank
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
-from ..lib import saml
+from ..lib import domains, fetch, saml
 
 _logger = logging.getLogger(__name__)
 
 MAPPABLE_ROLES = [(role, role.capitalize()) for role in ROLE_ORDER if role != "owner"]
-METADATA_TIMEOUT = 10
+# the daily refresh: each provider once a day, and no run of it longer than this
+# (plus one fetch); what is left is done by the next run, which Odoo starts at once
+METADATA_CRON_BUDGET = 120
+METADATA_CRON_HOURS = 20
 TICKET_SECONDS = 60
+SP_URL_FIELDS = frozenset({"sp_entity_id", "sp_acs_url", "sp_sls_url", "sp_metadata_url"})
+SP_URL_HELP = ("Set when the provider is created, from the server's public URL (web.base.url), "
+               "and kept when that URL changes. Only the Owner changes it; the IdP must then be "
+               "given the new SP metadata.")
 
 
-def _is_loopback(host):
+def sp_urls(base_url, provider_id):
+    """The SP URLs of a provider served at `base_url` (web.base.url)."""
+    prefix = f"{base_url.rstrip('/')}/auth_saml"
+    return {"sp_entity_id": f"{prefix}/metadata/{provider_id}",
+            "sp_metadata_url": f"{prefix}/metadata/{provider_id}",
+            "sp_acs_url": f"{prefix}/acs/{provider_id}",
+            "sp_sls_url": f"{prefix}/sls/{provider_id}"}
+
+
+def allow_loopback_metadata():
+    """odoo.conf `auth_saml_allow_http_loopback_metadata`: metadata from a
+    loopback address, over http too. For tests and local development only."""
+    value = config.get("auth_saml_allow_http_loopback_metadata")
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _is_loopback_host(host):
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -38,12 +61,20 @@ class AuthSamlProvider(models.Model):
     sequence = fields.Integer(default=10)
     button_label = fields.Char(help="Text of the login button. Default: Log in with <name>.")
     email_domains = fields.Char(
+        copy=False,
         help="Comma-separated e-mail domains: a login on one of them is sent to this provider "
-             "from the login page.")
+             "from the login page, and only logins and e-mails on them are created on first "
+             "login. A domain belongs to one provider (archived ones included); a subdomain "
+             "is a domain of its own.")
+    domain_ids = fields.One2many("auth.saml.provider.domain", "provider_id",
+                                 string="Domain Index", readonly=True)
     # the identity provider
     idp_metadata = fields.Text(string="IdP Metadata (XML)")
     idp_metadata_url = fields.Char(string="IdP Metadata URL")
-    idp_metadata_refreshed = fields.Datetime(readonly=True)
+    idp_metadata_refreshed = fields.Datetime(readonly=True, copy=False)
+    # the daily refresh takes the providers it tried least recently first
+    idp_metadata_attempted = fields.Datetime(string="Last Refresh Attempt", readonly=True,
+                                             copy=False)
     idp_entity_id = fields.Char(string="IdP Entity ID", required=True)
     idp_sso_url = fields.Char(string="IdP Sign-On URL", required=True)
     idp_slo_url = fields.Char(string="IdP Logout URL")
@@ -52,10 +83,15 @@ class AuthSamlProvider(models.Model):
         help="One or more PEM certificates of the IdP. Several are accepted at once so that "
              "the IdP can roll its signing key over.")
     # this service provider
-    sp_entity_id = fields.Char(string="SP Entity ID", compute="_compute_sp_urls")
-    sp_acs_url = fields.Char(string="Assertion Consumer Service URL", compute="_compute_sp_urls")
-    sp_sls_url = fields.Char(string="Single Logout URL", compute="_compute_sp_urls")
-    sp_metadata_url = fields.Char(string="SP Metadata URL", compute="_compute_sp_urls")
+    # set at creation from web.base.url, then fixed: Odoo rewrites web.base.url
+    # from the Host header when a Settings user logs in, the IdP knows these
+    sp_entity_id = fields.Char(string="SP Entity ID", copy=False, help=SP_URL_HELP)
+    sp_acs_url = fields.Char(string="Assertion Consumer Service URL", copy=False,
+                             help=SP_URL_HELP)
+    sp_sls_url = fields.Char(string="Single Logout URL", copy=False, help=SP_URL_HELP)
+    sp_metadata_url = fields.Char(string="SP Metadata URL", copy=False, help=SP_URL_HELP)
+    can_change_sp_urls = fields.Boolean(string="Can Change SP URLs",
+                                        compute="_compute_can_change_sp_urls")
     sp_certificate = fields.Text(string="SP Certificate")
     # groups=".": no one reads it through the ORM; server code reads it with sudo
     sp_private_key = fields.Text(groups=".", copy=False)
@@ -88,22 +124,20 @@ class AuthSamlProvider(models.Model):
                                 required=True)
     user_count = fields.Integer(compute="_compute_user_count")
 
+    # security_roles' guard: the SP identity the IdP knows is changed only by
+    # the Owner (or a technical-access Admin, or server code), audited
+    _security_owner_fields = SP_URL_FIELDS
+
     _sql_constraints = [
         ("clock_skew_range", f"CHECK(clock_skew BETWEEN 0 AND {saml.MAX_CLOCK_SKEW})",
          f"The clock skew must be between 0 and {saml.MAX_CLOCK_SKEW} seconds."),
     ]
 
     @api.depends_context("uid")
-    def _compute_sp_urls(self):
-        # sudo: the public base URL, a system parameter
-        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+    def _compute_can_change_sp_urls(self):
+        owner = self.env["res.users"]._security_technical_actor()
         for provider in self:
-            pid = provider._origin.id or provider.id
-            prefix = f"{base}/auth_saml"
-            provider.sp_entity_id = f"{prefix}/metadata/{pid}"
-            provider.sp_metadata_url = f"{prefix}/metadata/{pid}"
-            provider.sp_acs_url = f"{prefix}/acs/{pid}"
-            provider.sp_sls_url = f"{prefix}/sls/{pid}"
+            provider.can_change_sp_urls = owner
 
     def _compute_sp_private_key_input(self):
         keys = {p.id: bool(p.sp_private_key) for p in self.sudo()}  # sudo: presence only
@@ -137,12 +171,37 @@ class AuthSamlProvider(models.Model):
                     "The IdP certificates of %(name)s could not be read: %(error)s",
                     name=provider.name, error=error)) from None
 
+    @api.constrains(*SP_URL_FIELDS)
+    def _check_sp_urls(self):
+        for provider in self:
+            for name in sorted(SP_URL_FIELDS):
+                if not provider[name]:  # not yet: set at the end of create()
+                    continue
+                try:
+                    saml.request_data(provider[name])
+                except ValueError:
+                    raise ValidationError(self.env._(
+                        "%(field)s must be an absolute http(s) URL.",
+                        field=provider._fields[name].string)) from None
+
+    @api.constrains("jit_create", "email_domains")
+    def _check_jit_domains(self):
+        for provider in self:
+            if provider.jit_create and not provider.email_domains:
+                raise ValidationError(self.env._(
+                    "%s creates users on first login: give it the e-mail domains it may create "
+                    "users in (E-mail Domains), or turn user creation off.", provider.name))
+
     @api.constrains("idp_sso_url", "idp_slo_url", "idp_metadata_url")
     def _check_urls(self):
         for provider in self:
             for url in (provider.idp_sso_url, provider.idp_slo_url, provider.idp_metadata_url):
                 if url and urlparse(url).scheme not in ("https", "http"):
                     raise ValidationError(self.env._("%s is not an http(s) URL.", url))
+            url = provider.idp_metadata_url
+            if url and urlparse(url).scheme != "https" and not (
+                    allow_loopback_metadata() and _is_loopback_host(urlparse(url).hostname)):
+                raise ValidationError(self.env._("The metadata URL must use https."))
 
     # ------------------------------------------------------------------
     # Metadata
@@ -153,7 +212,28 @@ class AuthSamlProvider(models.Model):
             if vals.get("idp_metadata"):
                 vals.update(self._values_from_metadata(vals["idp_metadata"],
                                                        vals.get("idp_entity_id")))
-        return super().create(vals_list)
+            if "email_domains" in vals:
+                vals["email_domains"] = self._normalize_domains(vals["email_domains"])
+                self.browse()._check_domains_free(vals["email_domains"])
+        providers = super().create(vals_list)
+        providers._sync_domains()
+        for provider in providers:
+            missing = {name: url for name, url in provider._default_sp_urls().items()
+                       if not provider[name]}
+            if missing:
+                provider.write(missing)
+        return providers
+
+    def _default_sp_urls(self):
+        """The SP URLs of this provider under the current web.base.url."""
+        self.ensure_one()
+        # sudo: the public base URL, a system parameter
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        return sp_urls(base, self.id)
+
+    def _security_owner_change_is_safe(self, fname, old, new):
+        # the first value, given at creation, changes no identity an IdP knows
+        return fname in SP_URL_FIELDS and not old
 
     def _check_owner_provider(self):
         """A provider the Owner logs in with is the Owner's to change: whoever
@@ -172,10 +252,55 @@ class AuthSamlProvider(models.Model):
 
     def write(self, vals):
         self._check_owner_provider()
+        if any(name in vals and not vals[name] for name in SP_URL_FIELDS):
+            raise ValidationError(self.env._(
+                "The SP entity ID and URLs cannot be emptied: the IdP knows this service "
+                "provider by them."))
         if vals.get("idp_metadata"):
             vals = dict(vals, **self._values_from_metadata(vals["idp_metadata"],
                                                            vals.get("idp_entity_id")))
-        return super().write(vals)
+        if "email_domains" in vals:
+            vals = dict(vals, email_domains=self._normalize_domains(vals["email_domains"]))
+            self._check_domains_free(vals["email_domains"])
+        result = super().write(vals)
+        if "email_domains" in vals:
+            self._sync_domains()
+        return result
+
+    @api.model
+    def _normalize_domains(self, text):
+        try:
+            return ", ".join(domains.parse_domain_list(text)) or False
+        except ValueError as error:
+            raise ValidationError(self.env._(
+                "Not an e-mail domain: %s. Write domains such as example.com, separated by "
+                "commas.", error)) from None
+
+    def _check_domains_free(self, text):
+        """Refuses the domains of `text` that a provider other than self's
+        holds, archived or not (before anything is written). The unique index
+        refuses them to a concurrent transaction this check cannot see."""
+        # sudo: which provider holds a domain, whoever may read the index
+        held = self.env["auth.saml.provider.domain"].sudo().search(
+            [("name", "in", domains.parse_domain_list(text)),
+             ("provider_id", "not in", self.ids)], limit=1)
+        if held:
+            raise ValidationError(self.env._(
+                "The e-mail domain %(domain)s already belongs to the provider %(provider)s"
+                "%(archived)s. A domain belongs to one provider: remove it there first.",
+                domain=held.name, provider=held.provider_id.name,
+                archived=self.env._(" (archived)") if not held.provider_id.active else ""))
+
+    def _sync_domains(self):
+        """The domain index follows email_domains."""
+        Domain = self.env["auth.saml.provider.domain"].sudo()  # sudo: written only from here
+        for provider in self:
+            wanted = domains.parse_domain_list(provider.email_domains)
+            provider._check_domains_free(provider.email_domains)  # several saved at once
+            current = Domain.search([("provider_id", "=", provider.id)])
+            current.filtered(lambda d: d.name not in wanted).unlink()
+            Domain.create([{"provider_id": provider.id, "name": name}
+                           for name in wanted if name not in current.mapped("name")])
 
     @api.model
     def _values_from_metadata(self, xml, entity_id=None):
@@ -193,43 +318,87 @@ class AuthSamlProvider(models.Model):
         }
 
     def _fetch_metadata(self):
+        """The document at the metadata URL (bytes). The user sees why it
+        failed in our words only, never the remote server's; the server log
+        has the details."""
         self.ensure_one()
-        url = self.idp_metadata_url
-        parsed = urlparse(url or "")
-        if parsed.scheme != "https" and not (parsed.scheme == "http"
-                                             and _is_loopback(parsed.hostname or "")):
-            raise UserError(self.env._("The metadata URL must use https."))
         try:
-            with requests.get(url, timeout=METADATA_TIMEOUT, stream=True,
-                              allow_redirects=False) as response:
-                response.raise_for_status()
-                body = b""
-                for chunk in response.iter_content(65536):
-                    body += chunk
-                    if len(body) > saml.MAX_METADATA_BYTES:
-                        raise UserError(self.env._("The metadata at %s is larger than 1 MiB.",
-                                                   url))
-        except requests.RequestException as error:
-            raise UserError(self.env._("The metadata could not be fetched from %(url)s: "
-                                       "%(error)s", url=url, error=error)) from None
-        return body.decode("utf-8", errors="replace")
+            return fetch.fetch(self.idp_metadata_url, allow_loopback=allow_loopback_metadata(),
+                               max_bytes=saml.MAX_METADATA_BYTES)
+        except fetch.FetchError as error:
+            _logger.warning("SAML metadata of %s not fetched from %s: %s (%s)", self.name,
+                            self.idp_metadata_url, error.reason, error)
+            raise UserError(self.env._(
+                "The metadata could not be fetched from %(url)s: %(reason)s",
+                url=self.idp_metadata_url, reason=self._fetch_error_text(error.reason))) from None
+
+    def _fetch_error_text(self, reason):
+        _ = self.env._
+        return {
+            "url": _("this is not a valid URL."),
+            "scheme": _("the metadata URL must use https."),
+            "resolve": _("its host name could not be resolved."),
+            "address": _("its host is on a private, local or reserved network; only public "
+                         "addresses are allowed."),
+            "connect": _("its server could not be reached."),
+            "tls": _("the server's TLS certificate could not be verified."),
+            "timeout": _("its server did not answer in time."),
+            "redirect": _("it redirects elsewhere; enter the final URL of the metadata."),
+            "status": _("its server did not return the metadata."),
+            "too_large": _("the document is larger than 1 MiB."),
+        }.get(reason, _("its server's answer could not be read."))
+
+    def _apply_fetched_metadata(self, xml, entity_id=None):
+        """Writes the IdP fields of a fetched document. The user is told that it
+        is no IdP metadata, not what the remote document holds."""
+        self.ensure_one()
+        try:
+            saml.parse_idp_metadata(xml, entity_id=entity_id or None)
+        except ValueError as error:
+            _logger.warning("SAML metadata of %s at %s refused: %s", self.name,
+                            self.idp_metadata_url, error)
+            raise UserError(self.env._(
+                "The document at %(url)s is not the metadata of %(entity)s.",
+                url=self.idp_metadata_url,
+                entity=entity_id or self.env._("an identity provider"))) from None
+        self.write(dict({"idp_metadata": xml.decode("utf-8", errors="replace"),
+                         "idp_metadata_refreshed": fields.Datetime.now()},
+                        **({"idp_entity_id": entity_id} if entity_id else {})))
 
     def action_refresh_metadata(self):
         for provider in self:
             if not provider.idp_metadata_url:
                 raise UserError(self.env._("%s has no metadata URL.", provider.name))
-            provider.write({"idp_metadata": provider._fetch_metadata(),
-                            "idp_metadata_refreshed": fields.Datetime.now()})
+            provider._apply_fetched_metadata(provider._fetch_metadata())
         return True
 
     @api.model
     def _cron_refresh_metadata(self):
-        for provider in self.search([("idp_metadata_url", "!=", False)]):
+        """Each provider with a metadata URL, about once a day, least recently
+        tried first. A run stops after METADATA_CRON_BUDGET seconds (each fetch
+        has its own deadline) and reports what is left: Odoo runs the job again
+        at once, in a new transaction, so no slow server holds it. Unattended,
+        a refresh only renews the configured IdP (its certificates and URLs):
+        a document describing another entity is refused."""
+        started = time.monotonic()
+        due = self.search([("idp_metadata_url", "!=", False), "|",
+                           ("idp_metadata_attempted", "=", False),
+                           ("idp_metadata_attempted", "<", fields.Datetime.subtract(
+                               fields.Datetime.now(), hours=METADATA_CRON_HOURS))],
+                          order="idp_metadata_attempted ASC NULLS FIRST, id")
+        done = 0
+        for provider in due:
+            if done and time.monotonic() - started > METADATA_CRON_BUDGET:
+                break
             try:
                 with self.env.cr.savepoint():
-                    provider.action_refresh_metadata()
+                    provider._apply_fetched_metadata(provider._fetch_metadata(),
+                                                     entity_id=provider.idp_entity_id)
             except UserError as error:
                 _logger.warning("SAML metadata refresh of %s failed: %s", provider.name, error)
+            provider.idp_metadata_attempted = fields.Datetime.now()
+            done += 1
+        self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - done)
 
     def action_generate_sp_key(self):
         """A new RSA-3072 key and a self-signed certificate (10 years) for this SP."""
@@ -285,15 +454,21 @@ class AuthSamlProvider(models.Model):
 
     @api.model
     def _discover(self, login):
-        """The provider serving the e-mail domain of `login`, if any."""
-        domain = (login or "").rpartition("@")[2].strip().lower()
+        """The active provider serving the e-mail domain of `login`, if any."""
+        domain = domains.discovery_domain(login)
         if not domain:
             return self.browse()
         # sudo: called from the public login page; returns a provider id only
-        for provider in self.sudo().search([("email_domains", "!=", False)]):
-            if domain in {d.strip().lower() for d in provider.email_domains.split(",")}:
-                return provider
-        return self.browse()
+        held = self.env["auth.saml.provider.domain"].sudo().search([("name", "=", domain)])
+        return held.provider_id.filtered("active")
+
+    def _jit_in_domains(self, login, email):
+        """Whether a new account for this login and e-mail (when the IdP sends
+        one) stays within this provider's domains: the login is an address on
+        one of them, and so is the e-mail."""
+        own = set(self.domain_ids.mapped("name"))
+        return all(domains.address_domain(value) in own
+                   for value in [login] + ([email] if email else []))
 
     def _role_for_groups(self, idp_groups):
         """The highest role the IdP groups map to, or False."""
@@ -324,6 +499,14 @@ class AuthSamlProvider(models.Model):
                 "No account is linked to this identity. Ask an administrator to link it."))
         elif not login:
             raise saml.SamlError("no_login", self.env._("The identity provider sent no login."))
+        elif not self.domain_ids:
+            raise saml.SamlError("jit_no_domain", self.env._(
+                "%s has no e-mail domain, so it creates no accounts. Ask an administrator to "
+                "give it its domains, or to link your account.", self.name))
+        elif not self._jit_in_domains(login, self._attribute(attributes, self.email_attribute)):
+            raise saml.SamlError("jit_outside_domains", self.env._(
+                "Your login or e-mail is outside the e-mail domains of %s: no account is "
+                "created for it. Ask an administrator to link your account.", self.name))
         elif Users.search_count([("login", "=ilike", login)]):
             raise saml.SamlError("login_taken", self.env._(
                 "An account with the login %s already exists and is not linked to this "
@@ -413,3 +596,19 @@ class AuthSamlTicket(models.Model):
                                   readonly=True)
     token_hash = fields.Char(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True)
+
+
+class AuthSamlProviderDomain(models.Model):
+    """The e-mail domains of the providers, one row each, normalized: the
+    unique index keeps a domain to one provider, concurrent saves included."""
+    _name = "auth.saml.provider.domain"
+    _description = "SAML Provider E-mail Domain"
+    _order = "name"
+
+    name = fields.Char(required=True, readonly=True)
+    provider_id = fields.Many2one("auth.saml.provider", required=True, ondelete="cascade",
+                                  readonly=True, index=True)
+
+    _sql_constraints = [("name_uniq", "unique(name)",
+                         "An e-mail domain belongs to one SAML provider: remove it from the "
+                         "other provider first.")]

@@ -7,3 +7,6 @@ from . import test_owner_login
 from . import test_redirects
 from . import test_passkeys
 from . import test_throttle_http
+from . import test_saml_sp_identity
+from . import test_saml_domains
+from . import test_saml_metadata_fetch

@@ -1,7 +1,9 @@
 import contextlib
+import importlib.util
 import logging
 import os
 import re
+from pathlib import Path
 from unittest.mock import patch
 
 import odoo
@@ -12,6 +14,15 @@ from odoo.tools import SQL
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 # every column that can hold text: the scan of assert_not_in_database
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "bytea")
+
+
+def load_migration(version):
+    """The post-migrate script of `version` (its file name is no module name)."""
+    path = Path(__file__).parent.parent / "migrations" / version / "post-migrate.py"
+    spec = importlib.util.spec_from_file_location(f"auth_saml_migration_{version}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def secret_forms(secrets):

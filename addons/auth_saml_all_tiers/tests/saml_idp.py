@@ -27,6 +27,7 @@ from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_UNSPECIFIED, NameID
 from saml2.server import Server
 
+ACS = object()  # TestIdP.recipient: the ACS URL of the request
 NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
       "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
       "ds": "http://www.w3.org/2000/09/xmldsig#"}
@@ -67,6 +68,9 @@ class TestIdP:
         self.sp_metadata = sp_metadata
         self.user = None
         self.encrypt_cert = None
+        # the Recipient of the bearer confirmation: the ACS URL the response
+        # goes to (ACS), another URL, or None for no Recipient at all
+        self.recipient = ACS
         self.requests = []  # parsed AuthnRequests, for assertions on them
         self.logouts = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -119,8 +123,13 @@ class TestIdP:
     def response_xml(self, sp_entity_id, acs_url, in_response_to=None, user=None,
                      sign_assertion=True, **kwargs):
         """A response to the SP; its assertion is encrypted for `self.encrypt_cert`
-        (the SP's certificate, PEM) when that is set."""
+        (the SP's certificate, PEM) when that is set, and its Recipient is
+        `self.recipient`."""
         user = user or self.user
+        if self.recipient is not ACS and sign_assertion:
+            # pysaml2 always writes the ACS URL: the assertion is changed, then signed
+            return self.forge(sp_entity_id, acs_url, in_response_to, user,
+                              change=self._set_recipient)
         extra = {}
         if self.encrypt_cert:
             # pysaml2's default "self-contained" encryption re-declares namespaces
@@ -137,6 +146,13 @@ class TestIdP:
                 "sign_alg", C.RSA_SHA256), digest_alg=kwargs.pop("digest_alg", C.SHA256),
             **extra, **kwargs))
 
+    def _set_recipient(self, assertion):
+        for data in assertion.iterfind(".//saml:SubjectConfirmationData", NS):
+            if self.recipient is None:
+                data.attrib.pop("Recipient", None)
+            else:
+                data.set("Recipient", self.recipient)
+
     @staticmethod
     def decode(saml_response):
         return base64.b64decode(saml_response)
@@ -149,7 +165,7 @@ class TestIdP:
               key=None, cert=None, algorithm=C.RSA_SHA256, digest=C.SHA256, sign=True):
         """A response whose assertion is pysaml2's, passed through `change`
         (a function of the assertion element) and then signed with `key`
-        (default: the IdP's own), or left unsigned."""
+        (default: the IdP's own), or left unsigned. Not with `encrypt_cert`."""
         xml = self.response_xml(sp_entity_id, acs_url, in_response_to, user,
                                 sign_assertion=False)
         root = etree.fromstring(xml.encode())
@@ -244,4 +260,4 @@ class TestIdP:
                          "RelayState": relay_state}
 
 
-__all__ = ["BINDING_HTTP_POST", "NS", "TestIdP", "auto_post_form", "make_keypair"]
+__all__ = ["ACS", "BINDING_HTTP_POST", "NS", "TestIdP", "auto_post_form", "make_keypair"]

@@ -3,14 +3,16 @@ import datetime
 import html
 import re
 import urllib.parse
+from unittest.mock import patch
 
 from lxml import etree
-from odoo.exceptions import AccessDenied, AccessError, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import config
 
 from ..lib import saml
 from .common import LoginCase
-from .saml_idp import NS, TestIdP, make_keypair
+from .saml_idp import ACS, NS, TestIdP, make_keypair
 
 FORM_FIELD_RE = re.compile(r'name="(\w+)" value="([^"]*)"')
 
@@ -92,17 +94,19 @@ class TestSamlProvider(SamlCase):
                                          "<x>&e;</x>"
 
     def test_metadata_from_url_and_rollover_certificates(self):
-        self.provider.write({"idp_entity_id": "old", "idp_metadata_url":
-                             f"{self.idp.base}/idp/metadata"})
-        self.provider.action_refresh_metadata()
-        self.assertEqual(self.provider.idp_entity_id, self.idp.entity_id)
-        self.assertTrue(self.provider.idp_metadata_refreshed)
-        self.provider.idp_metadata_url = f"{self.idp.base}/idp/nothing-here"
-        with self.assertRaisesRegex(UserError, "could not be fetched"):
+        # the IdP serves http on 127.0.0.1: what odoo.conf allows for tests only
+        with patch.dict(config.options, {"auth_saml_allow_http_loopback_metadata": "True"}):
+            self.provider.write({"idp_entity_id": "old", "idp_metadata_url":
+                                 f"{self.idp.base}/idp/metadata"})
             self.provider.action_refresh_metadata()
-        self.provider.idp_metadata_url = "http://192.0.2.1/metadata"
-        with self.assertRaisesRegex(UserError, "must use https"):
-            self.provider.action_refresh_metadata()
+            self.assertEqual(self.provider.idp_entity_id, self.idp.entity_id)
+            self.assertTrue(self.provider.idp_metadata_refreshed)
+            self.provider.idp_metadata_url = f"{self.idp.base}/idp/nothing-here"
+            with self.assertRaisesRegex(UserError, "could not be fetched"):
+                self.provider.action_refresh_metadata()
+            with self.assertRaises(ValidationError) as caught:
+                self.provider.idp_metadata_url = "http://192.0.2.1/metadata"
+            self.assertIn("must use https", str(caught.exception))
         # rollover: a new IdP certificate next to the old one, both accepted
         self.provider.idp_certificates = make_keypair("next")[1] + "\n\n" + self.idp.cert_pem
         self.assertEqual(self.sp_login().status_code, 303)
@@ -417,6 +421,32 @@ class TestSamlAttacks(SamlCase):
         xml = self.idp.response_xml(self.provider.sp_entity_id,
                                     "https://other-sp.example.com/acs")
         self.assertRefused(self.post_acs({"SAMLResponse": self.idp.encode(xml)}), "invalid")
+
+    def test_a_bearer_confirmation_without_recipient_is_refused(self):
+        # the IdP itself answers our request with no Recipient (signed, in time)
+        self.idp.recipient = None
+        fields = self.idp_answer(self.start_login())
+        self.assertNotIn(b"Recipient=", self.idp.decode(fields["SAMLResponse"]))
+        self.assertRefused(self.post_acs(fields), "no_recipient")
+        # a Recipient that merely contains the ACS URL (python3-saml compares by substring)
+        self.opener.cookies.clear()
+        self.idp.recipient = self.provider.sp_acs_url + "/../../elsewhere"
+        self.assertRefused(self.post_acs(self.idp_answer(self.start_login())), "wrong_recipient")
+        # a second bearer confirmation without Recipient next to a good one
+        self.provider.allow_idp_initiated = True
+
+        def second_confirmation(assertion):
+            confirmation = assertion.find(".//saml:SubjectConfirmation", NS)
+            other = copy.deepcopy(confirmation)
+            del other.find("saml:SubjectConfirmationData", NS).attrib["Recipient"]
+            confirmation.addnext(other)
+
+        self.assertRefused(self.post_acs(self.forged(change=second_confirmation)),
+                           "no_recipient")
+        # the same IdP with the Recipient the profile requires: signed in
+        self.idp.recipient = ACS
+        self.assertEqual(self.sp_login().status_code, 303)
+        self.assertEqual(self.session_uid(), self.alice.id)
 
     def test_expired_not_yet_valid_and_clock_skew(self):
         self.provider.write({"allow_idp_initiated": True, "clock_skew": 60})
