@@ -140,3 +140,59 @@ def test_guessing_the_owners_password_locks_out_nobody_but_the_guesser(
             failures, locked = cr.fetchone()
             assert locked and failures >= 10
     assert len(served_by(log, "/web/session/authenticate")) >= 2, "served by one worker only"
+
+
+def test_a_burst_of_guesses_gets_no_more_checks_than_the_limits(throttle_state, demo_logins,
+                                                                 tmp_path):
+    """40 simultaneous wrong passwords from one address, locked after 4: an
+    attempt is counted before its password is checked, so the burst gets 4
+    checks, however the attempts overlap, and the rest is refused unchecked."""
+    demo_db = throttle_state
+    login = next(lg for role, lg, pw in demo_logins if role == "Viewer")
+    limit = 4
+    with demo_db.cursor() as cr:  # no delays: only the lockout bounds the burst
+        set_params(cr, {"auth_throttle.login_source.free": "1000",
+                        "auth_throttle.login_source.lockout_after": str(limit),
+                        "base.login_cooldown_after": "0"})
+    log = tmp_path / "odoo.log"
+    with two_workers(log) as live:
+        server = server_of(live)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(
+                lambda i: server.login(login, f"burst-{i}", source="127.0.0.3")[0]
+                ["error"]["data"]["message"], range(40)))
+    checked = [a for a in answers if "Too many failed logins" not in a]
+    assert 1 <= len(checked) <= limit, answers
+    with demo_db.cursor() as cr:
+        cr.execute("SELECT failures, locked_until IS NOT NULL FROM auth_throttle"
+                   " WHERE kind = 'login_source' AND key = %s", [f"{login} from 127.0.0.3"])
+        failures, locked = cr.fetchone()
+    assert locked and len(checked) <= failures <= limit, (failures, answers)
+
+
+def test_rpc_guesses_lock_only_their_address(throttle_state, demo_logins, tmp_path):
+    """Passwords guessed over the external API count by the caller's address
+    (core hides the request from the check): a lockout there leaves the same
+    login's RPC calls from another address alone."""
+    demo_db = throttle_state
+    login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Editor")
+    with demo_db.cursor() as cr:
+        set_params(cr, {"auth_throttle.login_source.free": "1000", "base.login_cooldown_after": "0"})
+        cr.execute("SELECT id FROM res_users WHERE login = %s", [login])
+        uid = cr.fetchone()[0]
+    log = tmp_path / "odoo.log"
+    with two_workers(log) as live:
+        server = server_of(live)
+
+        def read(secret, source):
+            return server.execute_kw(uid, secret, "res.users", "read", [[uid], ["login"]],
+                                     source=source)
+
+        for i in range(12):
+            assert "error" in read(f"rpc-guess-{i}", "127.0.0.2")
+        assert "Too many failed logins" in str(read(password, "127.0.0.2"))
+        assert read(password, "127.0.0.1").get("result") == [{"id": uid, "login": login}]
+    with demo_db.cursor() as cr:
+        cr.execute("SELECT key FROM auth_throttle WHERE kind = 'login_source'"
+                   " AND locked_until IS NOT NULL")
+        assert [key for key, in cr.fetchall()] == [f"{login} from 127.0.0.2"]

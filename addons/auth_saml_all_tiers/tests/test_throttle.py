@@ -2,11 +2,12 @@ import contextlib
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.exceptions import AccessDenied, UserError
+from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TransactionCase
 
 from ..lib import throttle
+from ..models import res_users as res_users_module
 
 THROTTLED = "Too many failed logins"
 
@@ -193,6 +194,9 @@ class TestThrottle(TransactionCase):
         policy = self.env["auth.throttle"]._policy("ip")
         self.assertEqual((policy.free, policy.max_delay, policy.lockout_after), (2, 7, 0))
         self.assertEqual(throttle.delay_after(100, policy), 7, "never longer than the setting")
+        with self.client("203.0.113.5", device=self.device_token(self.user)):
+            # a browser the user logged in from before is not slowed by its address
+            self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
         self.set_params(**{"base.login_cooldown_after": "0"})  # core's "off"
         with self.client("203.0.113.5"):
             self.assertEqual(self.login("the-right-password")["uid"], self.user.id)
@@ -202,6 +206,9 @@ class TestThrottle(TransactionCase):
         self.assertEqual(throttle.source_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64")
         self.assertEqual(throttle.source_key("::ffff:192.0.2.8"), "192.0.2.8")
         self.assertEqual(throttle.source_key("192.0.2.8"), "192.0.2.8")
+        # what a forged proxy header makes of the address: one bucket, never a key part
+        for forged in ("not-an-ip", "device abc", "1.2.3.4 from x", "192.0.2.8, 10.0.0.1"):
+            self.assertEqual(throttle.source_key(forged), "invalid")
 
     # -- per login, untrusted sources -----------------------------------------
     def test_the_login_ceiling_delays_unknown_devices_never_known_ones(self):
@@ -279,6 +286,40 @@ class TestThrottle(TransactionCase):
         except (AccessDenied, UserError) as refused:
             return str(refused)
         self.fail("the check was accepted")
+
+    def test_an_unknown_login_costs_a_password_check(self):
+        calls = []
+        real = res_users_module._dummy_verify
+
+        def spy(password):
+            calls.append(password)
+            return real(password)
+
+        with patch.object(res_users_module, "_dummy_verify", spy), self.client():
+            self.denied("a-guess", login="no.such.user")
+            self.assertEqual(calls, ["a-guess"], "as long as a real check: no enumeration")
+            self.denied("wrong-password")
+            self.assertEqual(len(calls), 1, "an existing login's check is the real one")
+
+    def test_the_owners_counters_are_the_owners_to_unlock(self):
+        owner = self.env["res.users"].browse(min(self.env["res.groups"]._security_owner_ids()))
+        admin = new_test_user(self.env, "unlock.admin2", "security_roles.group_role_admin",
+                              password="long-enough-password")
+        Throttle = self.env["auth.throttle"].sudo()
+        Throttle._record_failure([("login_source", f"{owner.login} from 192.0.2.9"),
+                                  ("login", owner.login), ("totp", str(owner.id))])
+        for key in (f"{owner.login} from 192.0.2.9", owner.login, str(owner.id)):
+            rows = self.env["auth.throttle"].with_user(admin).search([("key", "=", key)])
+            with self.subTest(key=key), self.assertRaisesRegex(AccessError, "Only the Owner"):
+                rows.action_unlock()
+        events = self.env["audit.event"].sudo() if "audit.event" in self.env else None
+        start = events.search([], order="id desc", limit=1).id if events is not None else 0
+        self.env["auth.throttle"].with_user(owner).search(
+            [("key", "like", owner.login)]).action_unlock()
+        self.assertFalse(Throttle.search([("key", "like", owner.login)]))
+        if events is not None:
+            unlock = events.search([("id", ">", start), ("action", "=", "login.unlock")])
+            self.assertEqual(len(unlock), 1)
 
     def test_admin_unlocks(self):
         with self.client():
