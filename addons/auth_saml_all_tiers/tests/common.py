@@ -63,6 +63,13 @@ class LoginCase(HttpCase):
                 return None
             raise
 
+    def form_login(self, login, password):
+        """The login form, as a person posts it (no redirect followed)."""
+        page = self.url_open("/web/login").text
+        return self.url_open("/web/login", data={
+            "login": login, "password": password, "csrf_token": self.csrf(page)},
+            allow_redirects=False)
+
     def csrf(self, page=None):
         """The CSRF token of a page (by default, a fresh login page)."""
         return CSRF_RE.search(page or self.url_open("/web/login").text).group(1)

@@ -25,12 +25,6 @@ class TestMfaPolicy(LoginCase):
         cls.editor = new_test_user(cls.env, "mfa.editor", "security_roles.group_role_editor",
                                    password="mfa-editor-password")
 
-    def form_login(self, login, password):
-        page = self.url_open("/web/login").text
-        return self.url_open("/web/login", data={
-            "login": login, "password": password, "csrf_token": self.csrf(page)},
-            allow_redirects=False)
-
     def enroll(self):
         """Enrolment page: returns (pyotp.TOTP, page html)."""
         page = self.url_open("/web/login/totp/enroll").text

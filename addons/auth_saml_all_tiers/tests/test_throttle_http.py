@@ -24,12 +24,6 @@ class TestThrottleHttp(LoginCase):
         cls.admin = new_test_user(cls.env, "proxy.admin", "security_roles.group_role_admin",
                                   password="proxy-admin-password")
 
-    def form_login(self, login, password):
-        page = self.url_open("/web/login").text
-        return self.url_open("/web/login", data={
-            "login": login, "password": password, "csrf_token": self.csrf(page)},
-            allow_redirects=False)
-
     def test_a_browser_that_gave_the_right_password_is_not_slowed_by_others_guesses(self):
         self.env["ir.config_parameter"].sudo().set_param("auth_throttle.login.free", "2")
         self.env.flush_all()
