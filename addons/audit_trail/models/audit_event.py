@@ -46,6 +46,8 @@ STATEMENT_KEYWORD = {str: re.compile(r"\s*([A-Za-z]+)").match,
 INSERT_VALUES = "INSERT INTO audit_event (%s) VALUES " % ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
 INSERT_ROW = "(%s)" % ", ".join(["%s"] * len(INSERT_COLUMNS))
 PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
+REDACT_ACTION = "retention.redact"  # never redacted: it shows the redactions were due
+KEPT_ACTIONS = (PURGE_ACTION, REDACT_ACTION)
 SEAL_BATCH = 5000
 SEAL_BUDGET = 60  # seconds a weakening waits for its event to be sealed
 SMALL_BATCH = 20
@@ -53,14 +55,35 @@ CHUNK = 5000
 
 
 def canonical_digest(alias, sequence):
-    """SQL: the SHA-256 (hex) of an event's canonical content. The single
-    definition used by the sealer and by verification."""
+    """SQL: the SHA-256 (hex) of an event's content in the first form of the
+    chain (events sealed before `digest_v2_from`): all of it in one digest,
+    so a redacted event of that era cannot be checked."""
     e = SQL.identifier(alias)
     return SQL(
         "encode(sha256(convert_to(json_build_array(%(seq)s, %(e)s.event_time, %(e)s.category,"
         " %(e)s.action, %(e)s.outcome, %(e)s.uid, %(e)s.login, %(e)s.ip, %(e)s.user_agent,"
         " %(e)s.model, %(e)s.res_id, %(e)s.res_name, %(e)s.changes, %(e)s.details,"
         " %(e)s.request_path)::text, 'UTF8')), 'hex')", seq=sequence, e=e)
+
+
+def content_digest(alias):
+    """SQL: the SHA-256 (hex) of what redaction removes from an event. Kept
+    after a redaction: the event's digest still commits to the removed content."""
+    e = SQL.identifier(alias)
+    return SQL(
+        "encode(sha256(convert_to(json_build_array(%(e)s.action, %(e)s.outcome, %(e)s.uid,"
+        " %(e)s.login, %(e)s.ip, %(e)s.user_agent, %(e)s.model, %(e)s.res_id, %(e)s.res_name,"
+        " %(e)s.changes, %(e)s.details, %(e)s.request_path)::text, 'UTF8')), 'hex')", e=e)
+
+
+def event_digest(alias, sequence, content):
+    """SQL: an event's digest (the one chained): what shows when it was due
+    for redaction (sequence, time, category), and the digest of the rest.
+    The single definition used by the sealer and by verification."""
+    e = SQL.identifier(alias)
+    return SQL(
+        "encode(sha256(convert_to(json_build_array(%(seq)s, %(e)s.event_time, %(e)s.category,"
+        " %(content)s)::text, 'UTF8')), 'hex')", seq=sequence, e=e, content=content)
 
 
 def _keyword(query):
@@ -115,6 +138,8 @@ class AuditEvent(models.Model):
     details = fields.Text(readonly=True)
     request_path = fields.Char(readonly=True)
     digest = fields.Char(readonly=True)
+    content_digest = fields.Char(readonly=True,
+                                 help="Digest of the content redaction removes; kept after it.")
     prev_hash = fields.Char(readonly=True)
     hash = fields.Char(readonly=True)  # noqa: A003 (the chain's vocabulary)
     redacted = fields.Boolean(readonly=True,
@@ -141,6 +166,11 @@ class AuditEvent(models.Model):
             );
             INSERT INTO audit_chain_state (id, last_hash, anchor_hash)
                 VALUES (1, %(genesis)s, %(genesis)s) ON CONFLICT (id) DO NOTHING;
+            -- from this sequence on, digests are two-level (event_digest):
+            -- events sealed before (an older version of the module) keep theirs
+            ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS digest_v2_from bigint;
+            UPDATE audit_chain_state SET digest_v2_from = last_sequence + 1
+             WHERE id = 1 AND digest_v2_from IS NULL;
         """, genesis=chain.GENESIS))
 
     @api.depends("uid")
@@ -407,17 +437,20 @@ class AuditEvent(models.Model):
         numbered = SQL(", ").join(SQL("(%s, %s)", id_, last_sequence + n)
                                   for n, id_ in enumerate(ids, 1))
         cr.execute(SQL(
-            "SELECT v.id, v.seq, %s FROM audit_event e JOIN (VALUES %s) AS v(id, seq) ON v.id = e.id"
-            " ORDER BY v.seq", canonical_digest("e", SQL("v.seq")), numbered))
+            "SELECT id, seq, content, %s FROM (SELECT v.id, v.seq, e.event_time, e.category, %s AS"
+            " content FROM audit_event e JOIN (VALUES %s) AS v(id, seq) ON v.id = e.id) e"
+            " ORDER BY seq", event_digest("e", SQL("e.seq"), SQL("e.content")),
+            content_digest("e"), numbered))
         rows = cr.fetchall()
-        hashes = chain.seal(last_hash, [digest for _id, _seq, digest in rows])
+        hashes = chain.seal(last_hash, [digest for _id, _seq, _content, digest in rows])
         prevs = [last_hash, *hashes[:-1]]
         updates = SQL(", ").join(
-            SQL("(%s, %s::bigint, %s, %s, %s)", id_, seq, digest, prev, hash_)
-            for (id_, seq, digest), prev, hash_ in zip(rows, prevs, hashes, strict=True))
+            SQL("(%s, %s::bigint, %s, %s, %s, %s)", id_, seq, content, digest, prev, hash_)
+            for (id_, seq, content, digest), prev, hash_ in zip(rows, prevs, hashes, strict=True))
         cr.execute(SQL(
-            "UPDATE audit_event e SET sequence = v.seq, digest = v.digest, prev_hash = v.prev,"
-            " hash = v.hash FROM (VALUES %s) AS v(id, seq, digest, prev, hash) WHERE e.id = v.id",
+            "UPDATE audit_event e SET sequence = v.seq, content_digest = v.content,"
+            " digest = v.digest, prev_hash = v.prev, hash = v.hash"
+            " FROM (VALUES %s) AS v(id, seq, content, digest, prev, hash) WHERE e.id = v.id",
             updates))
         cr.execute(SQL("UPDATE audit_chain_state SET last_sequence = %s, last_hash = %s WHERE id = 1",
                        rows[-1][1], hashes[-1]))
@@ -443,22 +476,34 @@ class AuditEvent(models.Model):
         the first broken or missing sequence number and the reason."""
         self._flush_buffer()
         cr = self.env.cr
-        cr.execute("SELECT last_sequence, last_hash, anchor_sequence, anchor_hash"
+        cr.execute("SELECT last_sequence, last_hash, anchor_sequence, anchor_hash, digest_v2_from"
                    " FROM audit_chain_state WHERE id = 1")
-        last_sequence, last_hash, anchor_sequence, anchor_hash = cr.fetchone()
+        last_sequence, last_hash, anchor_sequence, anchor_hash, v2_from = cr.fetchone()
         # content and hash of each event: row by row, so in a parallel scan
         # (min(sequence + 0): not the index's ordered, single-process plan; no
         # WHERE: stale statistics on sealed rows must not talk the planner out of it)
+        # (from digest_v2_from on, the digest commits to sequence, time and
+        # category, and to the content's digest, which a redacted event keeps)
         cr.execute(SQL("""
-            SELECT min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL
-                                               AND NOT coalesce(e.redacted, false)
-                                               AND e.digest IS DISTINCT FROM %(digest)s),
+            SELECT min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL AND (
+                       CASE WHEN e.sequence < %(v2_from)s
+                            THEN NOT coalesce(e.redacted, false)
+                                 AND e.digest IS DISTINCT FROM %(digest_v1)s
+                            ELSE e.digest IS DISTINCT FROM %(digest)s
+                                 OR (NOT coalesce(e.redacted, false)
+                                     AND e.content_digest IS DISTINCT FROM %(content)s) END)),
                    min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL
                                                AND e.hash IS DISTINCT FROM encode(sha256(
                        decode(e.prev_hash, 'hex') || decode(e.digest, 'hex')), 'hex'))
               FROM audit_event e
-        """, digest=canonical_digest("e", SQL("e.sequence"))))
+        """, v2_from=v2_from, digest_v1=canonical_digest("e", SQL("e.sequence")),
+            digest=event_digest("e", SQL("e.sequence"), SQL("e.content_digest")),
+            content=content_digest("e")))
         content, hash_ = cr.fetchone()
+        # a redaction shows it was due: a later sealed redaction record of its
+        # category covers it, with a cutoff after its time (the retention in
+        # force then, never shorter than the floor)
+        undue = self._first_undue_redaction(v2_from)
         # gaps and links between consecutive events, in sequence order
         cr.execute(SQL("""
             SELECT sequence, prev_seq, CASE
@@ -475,7 +520,7 @@ class AuditEvent(models.Model):
         """, anchor_seq=anchor_sequence, anchor_hash=anchor_hash))
         row = cr.fetchone()
         # the first event with a fault; on one event: missing, content, link, hash
-        faults = [(content, 1, "content"), (hash_, 3, "hash")]
+        faults = [(content, 1, "content"), (hash_, 3, "hash"), (undue, 1, "redaction")]
         if row:
             faults.append((row[0], 0 if row[2] == "missing" else 2, row[2]))
         faults = [fault for fault in faults if fault[0] is not None]
@@ -499,6 +544,41 @@ class AuditEvent(models.Model):
         if anchor_sequence and not self._anchor_is_recorded(anchor_sequence, anchor_hash):
             return {"sequence": anchor_sequence, "reason": "anchor"}
         return self.env["audit.checkpoint"]._verify_checkpoints()
+
+    @api.model
+    def _first_undue_redaction(self, v2_from):
+        """The first redacted event (of the two-level era) no redaction
+        record vouches for, or None. A record (REDACT_ACTION, sealed after the
+        events it covers) names a category, a cutoff, the retention days in
+        force and the sequences it redacted; its cutoff must be at least that
+        many days before its own time, and that many days no fewer than the
+        retention floor of this server."""
+        from .audit_retention import retention_floor  # noqa: PLC0415 (imports this module)
+        floors = SQL(", ").join(SQL("(%s, %s)", category, retention_floor(category))
+                                for category, _label in CATEGORIES)
+        self.env.cr.execute(SQL("""
+            WITH records AS MATERIALIZED (
+                SELECT r.sequence, r.details::jsonb ->> 'category' AS category,
+                       (r.details::jsonb ->> 'first')::bigint AS first,
+                       (r.details::jsonb ->> 'last')::bigint AS last,
+                       (r.details::jsonb ->> 'cutoff')::timestamp AS cutoff
+                  FROM audit_event r
+                  JOIN (VALUES %(floors)s) AS f(category, days)
+                    ON f.category = r.details::jsonb ->> 'category'
+                 WHERE r.action = %(redact)s AND r.sequence IS NOT NULL
+                   AND NOT coalesce(r.redacted, false)
+                   AND (r.details::jsonb ->> 'days')::int >= f.days
+                   AND (r.details::jsonb ->> 'cutoff')::timestamp
+                       <= r.event_time - make_interval(days => (r.details::jsonb ->> 'days')::int))
+            SELECT min(e.sequence)
+              FROM audit_event e
+             WHERE e.redacted AND e.sequence >= %(v2_from)s
+               AND NOT EXISTS (SELECT 1 FROM records r
+                                WHERE r.category = e.category AND r.sequence > e.sequence
+                                  AND e.sequence BETWEEN r.first AND r.last
+                                  AND r.cutoff > e.event_time)
+        """, v2_from=v2_from, floors=floors, redact=REDACT_ACTION))
+        return self.env.cr.fetchone()[0]
 
     @api.model
     def _anchor_is_recorded(self, anchor_sequence, anchor_hash):
@@ -554,15 +634,19 @@ class AuditEvent(models.Model):
     # Retention
     # ------------------------------------------------------------------
     @api.model
-    def _retention_cutoffs(self):
+    def _retention_cutoffs(self, with_days=False):
         from .audit_retention import retention_floor  # noqa: PLC0415 (imports this module)
-        now = datetime.utcnow()
+        now = datetime.utcnow().replace(microsecond=0)
         # never shorter than the floor, whatever the table says (a period set
         # in SQL, an old value)
-        return {policy.category: now - timedelta(days=max(policy.days,
-                                                          retention_floor(policy.category)))
-                # sudo: the policy applies whoever runs the purge
-                for policy in self.env["audit.retention"].sudo().search([("days", ">", 0)])}
+        cutoffs = {}
+        # sudo: the policy applies whoever runs the purge
+        for policy in self.env["audit.retention"].sudo().search([("days", ">", 0)]):
+            days = max(policy.days, retention_floor(policy.category))
+            cutoffs[policy.category] = (now - timedelta(days=days), days)
+        if with_days:
+            return cutoffs
+        return {category: cutoff for category, (cutoff, _days) in cutoffs.items()}
 
     @api.model
     def _purge_expired(self, limit=CHUNK):
@@ -572,17 +656,27 @@ class AuditEvent(models.Model):
         the anchor moved past it, recorded by a chained purge event."""
         cr = self.env.cr
         done = 0
-        for category, cutoff in self._retention_cutoffs().items():
+        for category, (cutoff, days) in self._retention_cutoffs(with_days=True).items():
             cr.execute(SQL("""
                 UPDATE audit_event SET redacted = true, action = NULL, outcome = NULL, uid = NULL,
                        login = NULL, ip = NULL, user_agent = NULL, model = NULL, res_id = NULL,
                        res_name = NULL, changes = NULL, details = NULL, request_path = NULL
                  WHERE id IN (SELECT id FROM audit_event
                                WHERE category = %s AND event_time < %s AND NOT coalesce(redacted, false)
-                                 AND sequence IS NOT NULL AND action IS DISTINCT FROM %s
+                                 AND sequence IS NOT NULL AND action NOT IN %s
                                ORDER BY sequence LIMIT %s)
-            """, category, cutoff, PURGE_ACTION, limit - done))
-            done += cr.rowcount
+             RETURNING sequence
+            """, category, cutoff, KEPT_ACTIONS, limit - done))
+            sequences = [row[0] for row in cr.fetchall()]
+            if sequences:
+                # chained with them: the redaction was due, under this policy
+                self.log("security_event", REDACT_ACTION, user=self.env.ref("base.user_root"),
+                         details={"category": category, "cutoff": cutoff.isoformat(),
+                                  "days": days, "first": min(sequences),
+                                  "last": max(sequences), "count": len(sequences)},
+                         immediate=False)
+                self._seal(wait=True)
+            done += len(sequences)
             if done >= limit:
                 break
         if done < limit:
@@ -602,9 +696,9 @@ class AuditEvent(models.Model):
             SELECT (SELECT coalesce(min(sequence), (SELECT max(sequence) + 1 FROM audit_event)) - 1
                       FROM audit_event
                      WHERE sequence IS NOT NULL AND NOT coalesce(redacted, false)
-                       AND action IS DISTINCT FROM %(purge)s),
+                       AND action NOT IN %(kept)s),
                    (SELECT max(sequence) FROM audit_event WHERE action = %(purge)s)
-        """, purge=PURGE_ACTION))
+        """, purge=PURGE_ACTION, kept=KEPT_ACTIONS))
         prefix_end, latest_purge = cr.fetchone()
         if prefix_end is not None and prefix_end == latest_purge:
             prefix_end -= 1
@@ -644,6 +738,7 @@ class AuditEvent(models.Model):
             "res_name": self.res_name,
             "changes": json.loads(self.changes) if self.changes else None,
             "details": json.loads(self.details) if self.details else None,
-            "request_path": self.request_path, "hash": self.hash, "prev_hash": self.prev_hash,
+            "request_path": self.request_path, "content_digest": self.content_digest,
+            "hash": self.hash, "prev_hash": self.prev_hash,
             "redacted": self.redacted,
         }

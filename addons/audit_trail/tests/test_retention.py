@@ -80,3 +80,74 @@ class TestRetention(AuditCase):
         while self.Event._purge_expired():
             pass
         self.assertTrue(self.events([("action", "=", "very.old.login")]))
+
+    # -- redaction is provable -------------------------------------------
+    def sql(self, query, *args):
+        self.env.cr.execute(query, args)
+        self.Event.invalidate_model()
+
+    def redact_one_old_login(self):
+        """A login event 100 days old, sealed, then redacted by retention.
+        Returns (its sequence, its content digest before the redaction)."""
+        self.Event._seal()
+        self.add("authentication", 100, "old.login.proof")
+        self.Event._seal()
+        event = self.events([("action", "=", "old.login.proof")])
+        sequence, content = event.sequence, event.content_digest
+        while self.Event._purge_expired():
+            pass
+        self.assertIsNone(self.Event._verify())
+        return sequence, content
+
+    def test_a_redacted_event_keeps_what_shows_it_was_due(self):
+        sequence, content = self.redact_one_old_login()
+        self.env.cr.execute("SELECT redacted, action, login, category, event_time IS NOT NULL,"
+                            " content_digest FROM audit_event WHERE sequence = %s", [sequence])
+        self.assertEqual(self.env.cr.fetchone(),
+                         (True, None, None, "authentication", True, content),
+                         "sequence, time and category kept; the digest of the rest too")
+        records = self.events([("action", "=", "retention.redact")]).filtered(
+            lambda r: json.loads(r.details)["category"] == "authentication")
+        self.assertTrue(records)
+        details = json.loads(records[-1].details)
+        self.assertLessEqual(details["first"], sequence)
+        self.assertGreaterEqual(details["last"], sequence)
+        self.assertGreaterEqual(details["days"], 90)
+
+    def test_sql_rewrite_of_a_redacted_events_time_or_category_detected(self):
+        for column, value in (("event_time", "2020-01-01 00:00:00"), ("category", "api_access"),
+                              ("content_digest", "0" * 64)):
+            with self.subTest(column=column):
+                self.env.cr.execute("SAVEPOINT rewrite")
+                sequence, _content = self.redact_one_old_login()
+                self.sql(f"UPDATE audit_event SET {column} = %s WHERE sequence = %s",  # noqa: S608
+                         value, sequence)
+                self.assertEqual(self.Event._verify(), {"sequence": sequence, "reason": "content"})
+                self.env.cr.execute("ROLLBACK TO SAVEPOINT rewrite")
+
+    def test_sql_redaction_of_an_event_not_due_detected(self):
+        self.Event._seal()
+        self.add("authentication", 10, "recent.login.forged")  # due in 80 days
+        self.add("resource_change", 1, "after.it")
+        self.Event._seal()
+        target = self.events([("action", "=", "recent.login.forged")]).sequence
+        # what a database user would do: mark it redacted and empty it, as
+        # retention does, keeping every digest and hash
+        self.sql("UPDATE audit_event SET redacted = true, action = NULL, outcome = NULL,"
+                 " uid = NULL, login = NULL, ip = NULL, details = NULL WHERE sequence = %s",
+                 target)
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "redaction"})
+
+    def test_sql_rewrite_of_a_redaction_record_detected(self):
+        sequence, _content = self.redact_one_old_login()
+        record = self.events([("action", "=", "retention.redact")]).filtered(
+            lambda r: json.loads(r.details)["category"] == "authentication")[-1]
+        # a shorter retention in the record would vouch for more: it is chained,
+        # and below the floor it vouches for nothing
+        self.sql("UPDATE audit_event SET details = replace(details, '\"days\": 90',"
+                 " '\"days\": 1') WHERE sequence = %s", record.sequence)
+        result = self.Event._verify()
+        self.assertIsNotNone(result)
+        self.assertLessEqual(result["sequence"], record.sequence)
+        self.assertIn(result["reason"], ("content", "redaction"))
+

@@ -56,7 +56,7 @@ class TestSiemExport(HttpCase):
         self.assertEqual(set(siem[0]), {"sequence", "time", "category", "action", "outcome",
                                         "user_id", "login", "ip", "user_agent", "model", "res_id",
                                         "res_name", "changes", "details", "request_path", "hash",
-                                        "prev_hash", "redacted"})
+                                        "prev_hash", "redacted", "content_digest"})
 
     def test_refuses_callers_without_rights(self):
         self.assertEqual(self.get(self.editor_key).status_code, 403)
