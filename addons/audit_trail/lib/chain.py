@@ -25,11 +25,47 @@ def seal(prev_hash, digests):
     return hashes
 
 
-def checkpoint_payload(database_uuid, sequence, chain_hash, signed_at):
-    """The exact bytes a checkpoint signs (canonical JSON)."""
-    return json.dumps({"database": database_uuid, "sequence": int(sequence),
-                       "hash": chain_hash, "signed_at": signed_at},
-                      sort_keys=True, separators=(",", ":")).encode()
+def checkpoint_payload(database_uuid, sequence, chain_hash, signed_at, number=None, prev=None):
+    """The exact bytes a checkpoint signs (canonical JSON). Numbered
+    checkpoints also sign their number and the digest of the checkpoint
+    before them (`checkpoint_digest`), so that a missing, reordered or
+    altered checkpoint shows; the first ones (before numbering) sign neither."""
+    body = {"database": database_uuid, "sequence": int(sequence), "hash": chain_hash,
+            "signed_at": signed_at}
+    if number is not None:
+        body.update(number=int(number), prev=prev)
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def checkpoint_digest(payload, signature):
+    """What the next checkpoint links to: the previous one, signature included."""
+    return hashlib.sha256(payload + b"." + (signature or "").encode()).hexdigest()
+
+
+def checkpoint_problems(checkpoints, public_pem):
+    """Check a run of checkpoints, oldest first: each a dict with database,
+    number (None before numbering), sequence, hash, signed_at, prev, signature.
+    Returns [(number or sequence, reason)]: a bad signature, a number missing
+    or out of order, a link to anything but the checkpoint before."""
+    problems = []
+    previous = None  # (number, sequence, digest)
+    for cp in checkpoints:
+        payload = checkpoint_payload(cp["database"], cp["sequence"], cp["hash"], cp["signed_at"],
+                                     cp.get("number"), cp.get("prev"))
+        label = cp.get("number") or cp["sequence"]
+        if not verify_signature(public_pem, payload, cp["signature"]):
+            problems.append((label, "signature"))
+        if previous is not None:
+            if cp.get("number") is not None:
+                if previous[0] is not None and cp["number"] != previous[0] + 1:
+                    problems.append((label, "missing" if cp["number"] > previous[0] + 1
+                                     else "order"))
+                elif cp.get("prev") != previous[2]:
+                    problems.append((label, "link"))
+            if cp["sequence"] < previous[1]:
+                problems.append((label, "order"))
+        previous = (cp.get("number"), cp["sequence"], checkpoint_digest(payload, cp["signature"]))
+    return problems
 
 
 def load_private_key(material):
@@ -105,15 +141,20 @@ def verify_export(lines, events_by_sequence=None):
         if record.get("type") == "event" or record["sequence"] < first:
             if record.get("type") != "event":
                 payload = checkpoint_payload(record["database"], record["sequence"],
-                                             record["hash"], record["signed_at"])
+                                             record["hash"], record["signed_at"],
+                                             record.get("number"), record.get("prev"))
                 if not verify_signature(header["public_key"], payload, record["signature"]):
                     problems.append(f"checkpoint {record['sequence']}: bad signature")
             continue
         payload = checkpoint_payload(record["database"], record["sequence"], record["hash"],
-                                     record["signed_at"])
+                                     record["signed_at"], record.get("number"), record.get("prev"))
         if not verify_signature(header["public_key"], payload, record["signature"]):
             problems.append(f"checkpoint {record['sequence']}: bad signature")
         elif events_by_sequence is not None and \
                 events_by_sequence.get(record["sequence"]) != record["hash"]:
             problems.append(f"checkpoint {record['sequence']}: the chain no longer holds this hash")
+    checkpoints = [record for record in records[1:] if record.get("type") != "event"]
+    problems += [f"checkpoint {label}: {reason}"
+                 for label, reason in checkpoint_problems(checkpoints, header["public_key"])
+                 if reason != "signature"]  # (bad signatures are reported above)
     return problems

@@ -34,9 +34,13 @@ class AuditCheckpoint(models.Model):
     _name = "audit.checkpoint"
     _inherit = ["audit.append.only.mixin"]
     _description = "Audit Chain Checkpoint"
-    _order = "sequence desc"
+    _order = "sequence desc, number desc"
     _log_access = False
 
+    number = BigInteger(readonly=True, index=True,
+                        help="Checkpoints are numbered 1, 2, 3... and each signs the one before.")
+    prev = fields.Char(string="Previous Checkpoint", readonly=True,
+                       help="Digest of the checkpoint before this one, signature included.")
     sequence = BigInteger(readonly=True, index=True)
     hash = fields.Char(readonly=True)
     signed_at = fields.Datetime(readonly=True)
@@ -57,30 +61,59 @@ class AuditCheckpoint(models.Model):
     def _database_uuid(self):
         return self.env["ir.config_parameter"].sudo().get_param("database.uuid")
 
+    def init(self):
+        self.env.cr.execute("""
+            ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS last_checkpoint bigint;
+        """)
+
     @api.model
     def _checkpoint_head(self):
-        """Sign the current chain head, if it moved since the last checkpoint."""
+        """Sign the current chain head, if it moved since the last checkpoint:
+        the next number, linked to the checkpoint before."""
         key = self._private_key()
         if not key:
             return False
         cr = self.env.cr
-        cr.execute("SELECT last_sequence, last_hash FROM audit_chain_state WHERE id = 1")
-        sequence, head = cr.fetchone()
+        cr.execute("SELECT last_sequence, last_hash, coalesce(last_checkpoint, 0)"
+                   " FROM audit_chain_state WHERE id = 1 FOR UPDATE")
+        sequence, head, last_number = cr.fetchone()
         cr.execute("SELECT max(sequence) FROM audit_checkpoint")
         if not sequence or (cr.fetchone()[0] or 0) >= sequence:
             return False
+        uuid = self._database_uuid()
+        previous = self.search([], order="number desc nulls last, sequence desc", limit=1)
+        prev = chain.checkpoint_digest(previous._payload(uuid), previous.signature) \
+            if previous else chain.GENESIS
+        number = max(last_number, previous.number or 0) + 1
         signed_at = datetime.utcnow().replace(microsecond=0)
-        payload = chain.checkpoint_payload(self._database_uuid(), sequence, head,
-                                           signed_at.isoformat())
+        payload = chain.checkpoint_payload(uuid, sequence, head, signed_at.isoformat(),
+                                           number, prev)
         cr.execute(SQL(
-            "INSERT INTO audit_checkpoint (sequence, hash, signed_at, signature, key_id)"
-            " VALUES (%s, %s, %s, %s, %s)", sequence, head, signed_at, chain.sign(key, payload),
-            chain.key_id(chain.public_key_pem(key))))
+            "INSERT INTO audit_checkpoint (number, prev, sequence, hash, signed_at, signature,"
+            " key_id) VALUES (%s, %s, %s, %s, %s, %s, %s)", number, prev, sequence, head,
+            signed_at, chain.sign(key, payload), chain.key_id(chain.public_key_pem(key))))
+        cr.execute("UPDATE audit_chain_state SET last_checkpoint = %s WHERE id = 1", [number])
+        self.invalidate_model()
         return True
+
+    def _payload(self, uuid):
+        self.ensure_one()
+        return chain.checkpoint_payload(uuid, self.sequence, self.hash, self.signed_at.isoformat(),
+                                        self.number or None, self.prev if self.number else None)
+
+    def _as_dict(self, uuid):
+        self.ensure_one()
+        return {"database": uuid, "number": self.number or None, "prev": self.prev or None,
+                "sequence": self.sequence, "hash": self.hash,
+                "signed_at": self.signed_at.isoformat(), "signature": self.signature,
+                "key_id": self.key_id}
 
     @api.model
     def _verify_checkpoints(self):
-        """Each checkpoint past the anchor must still match the chain."""
+        """Each checkpoint past the anchor must still match the chain; with
+        the signing key, each must be signed, numbered without gaps (the
+        last one is the number the chain state recorded), in order, and
+        linked to the one before."""
         cr = self.env.cr
         cr.execute("""
             SELECT c.sequence, c.hash, e.hash
@@ -94,13 +127,23 @@ class AuditCheckpoint(models.Model):
         if row:
             return {"sequence": row[0], "reason": "missing" if row[2] is None else "checkpoint"}
         key = self._private_key()
-        if key:
-            pem, uuid = chain.public_key_pem(key), self._database_uuid()
-            for cp in self.search([("key_id", "=", chain.key_id(pem))]):
-                payload = chain.checkpoint_payload(uuid, cp.sequence, cp.hash,
-                                                   cp.signed_at.isoformat())
-                if not chain.verify_signature(pem, payload, cp.signature):
-                    return {"sequence": cp.sequence, "reason": "signature"}
+        if not key:
+            return None
+        pem, uuid = chain.public_key_pem(key), self._database_uuid()
+        checkpoints = self.search([("key_id", "=", chain.key_id(pem))],
+                                  order="number asc nulls first, sequence asc")
+        records = [cp._as_dict(uuid) for cp in checkpoints]
+        problems = chain.checkpoint_problems(records, pem)
+        numbered = [record for record in records if record["number"]]
+        cr.execute("SELECT coalesce(last_checkpoint, 0) FROM audit_chain_state WHERE id = 1")
+        last_number = cr.fetchone()[0]
+        if numbered and numbered[0]["number"] != 1:
+            problems.append((1, "missing"))
+        if (numbered[-1]["number"] if numbered else 0) != last_number:
+            problems.append((last_number, "missing"))
+        if problems:
+            number, reason = min(problems, key=lambda problem: problem[0])
+            return {"sequence": number, "reason": f"checkpoint {reason}"}
         return None
 
     @api.model
@@ -116,10 +159,9 @@ class AuditCheckpoint(models.Model):
                              "database": uuid})]
         # every checkpoint: the export is the off-database copy of all of them
         # (sudo after the read check above: checkpoints are not per-user records)
-        for cp in self.sudo().search([], order="sequence"):  # pylint: disable=no-search-all
-            lines.append(json.dumps({"database": uuid, "sequence": cp.sequence, "hash": cp.hash,
-                                     "signed_at": cp.signed_at.isoformat(),
-                                     "signature": cp.signature, "key_id": cp.key_id}))
+        for cp in self.sudo().search(  # pylint: disable=no-search-all
+                [], order="number asc nulls first, sequence asc"):
+            lines.append(json.dumps(cp._as_dict(uuid)))
         return lines
 
     @api.model

@@ -136,3 +136,63 @@ class TestCheckpoints(AuditCase):
             live[checkpoint.sequence] = "a" * 64
             self.assertEqual(chain.verify_export(lines, live),
                              [f"checkpoint {checkpoint.sequence}: the chain no longer holds this hash"])
+
+    def signed_checkpoints(self, count):
+        """`count` checkpoints, each of a new chain head."""
+        Checkpoint = self.env["audit.checkpoint"]
+        for i in range(count):
+            self.Event.log("security_event", f"cp.run.{i}")
+            self.Event._seal()
+            self.assertTrue(Checkpoint._checkpoint_head())
+        return Checkpoint.search([("number", "!=", False)], order="number")
+
+    def test_checkpoints_are_numbered_and_chained(self):
+        from unittest.mock import patch
+
+        from ..lib import chain
+        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED}):
+            checkpoints = self.signed_checkpoints(4)
+            numbers = checkpoints.mapped("number")
+            self.assertEqual(numbers, list(range(numbers[0], numbers[0] + len(numbers))))
+            uuid = self.env["audit.checkpoint"]._database_uuid()
+            for before, after in zip(checkpoints, checkpoints[1:], strict=False):
+                self.assertEqual(after.prev, chain.checkpoint_digest(before._payload(uuid),
+                                                                     before.signature))
+            self.assertIsNone(self.Event._verify())
+            lines = self.env["audit.checkpoint"]._export_lines()
+            self.assertEqual(chain.verify_export(lines), [])
+
+    def test_sql_tampering_of_checkpoints_detected(self):
+        from unittest.mock import patch
+        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED}):
+            checkpoints = self.signed_checkpoints(4)
+            second, third, last = checkpoints[-3], checkpoints[-2], checkpoints[-1]
+            tamperings = {
+                "a checkpoint in the middle deleted": (
+                    "DELETE FROM audit_checkpoint WHERE id = %s", [third.id]),
+                "the last checkpoint deleted": (
+                    "DELETE FROM audit_checkpoint WHERE id = %s", [last.id]),
+                "two checkpoints swapped": (
+                    "UPDATE audit_checkpoint SET number = CASE WHEN id = %s THEN %s ELSE %s END"
+                    " WHERE id IN (%s, %s)",
+                    [second.id, third.number, second.number, second.id, third.id]),
+                "a checkpoint renumbered": (
+                    "UPDATE audit_checkpoint SET number = number + 10 WHERE id = %s", [last.id]),
+                "a checkpoint's link altered": (
+                    "UPDATE audit_checkpoint SET prev = repeat('0', 64) WHERE id = %s", [third.id]),
+                "a checkpoint's signing time altered": (
+                    "UPDATE audit_checkpoint SET signed_at = signed_at - interval '1 day'"
+                    " WHERE id = %s", [second.id]),
+            }
+            for name, (query, args) in tamperings.items():
+                with self.subTest(tampering=name):
+                    self.env.cr.execute("SAVEPOINT tamper")
+                    self.env.cr.execute(query, args)
+                    self.env["audit.checkpoint"].invalidate_model()
+                    result = self.Event._verify()
+                    self.assertIsNotNone(result, name)
+                    self.assertTrue(result["reason"].startswith("checkpoint"), result)
+                    self.env.cr.execute("ROLLBACK TO SAVEPOINT tamper")
+                    self.env["audit.checkpoint"].invalidate_model()
+            self.assertIsNone(self.Event._verify())
+
