@@ -3,6 +3,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 
 import pytest
 
@@ -94,3 +95,12 @@ def test_scrub_text_and_structures():
             "nested": [{"api_key": "k", "note": "from 10.0.0.1"}]}
     assert scrub.scrub(data) == {"login": "[email]", "password": "[Filtered]",
                                  "nested": [{"api_key": "[Filtered]", "note": "from [ip]"}]}
+
+
+def test_unknown_login_label_is_a_keyed_digest_never_the_text():
+    label = scrub.unknown_login_label("db-secret", "Tr0ub4dor&3")
+    assert re.fullmatch(r"unknown login #[0-9a-f]{12}", label)
+    assert "tr0ub4dor" not in label.lower()
+    assert scrub.unknown_login_label("db-secret", " TR0UB4DOR&3 ") == label  # as the throttle keys it
+    assert scrub.unknown_login_label("other-secret", "Tr0ub4dor&3") != label
+    assert scrub.unknown_login_label("db-secret", "  ") is None

@@ -4,6 +4,8 @@ from odoo.tools import SQL
 
 from odoo.addons.security_roles.models.res_users import _touches_groups
 
+from ..lib.scrub import unknown_login_label
+
 DEFAULT_FAILED_LOGIN_THRESHOLD = 5
 DEFAULT_FAILED_LOGIN_WINDOW = 10  # minutes
 
@@ -44,11 +46,27 @@ class ResUsers(models.Model):
             user = env["res.users"].browse(uid).exists() if uid else env["res.users"]
             if login is None and user:
                 login = user.login
+            elif login and not user:
+                login, typed = env["res.users"]._audit_login_label(login)
+                details = {**(details or {}), **typed}
             env["audit.event"].log("authentication", action, outcome=outcome, user=user,
                                    login=login, details=details, immediate=False)
             env["audit.event"]._flush_buffer()
             if outcome == "failure" and login:
                 env["res.users"]._audit_check_failed_logins(login)
+
+    @api.model
+    def _audit_login_label(self, login):
+        """What audit events, and so alerts and webhooks, call a login typed at
+        a prompt: an account's login as it is; for no account, a keyed digest
+        and the length typed, never the text. Returns (login, details)."""
+        # active_test: an archived account's login is a login, not a typed secret
+        Users = self.with_context(active_test=False)
+        if not login or Users.search_count(Users._get_login_domain(login), limit=1):
+            return login, {}
+        # sudo: the database secret keys the digest
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        return unknown_login_label(secret, login), {"login_length": len(login)}
 
     @api.model
     def _audit_check_failed_logins(self, login):

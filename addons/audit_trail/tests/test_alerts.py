@@ -5,6 +5,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import AuditCase
 
@@ -74,14 +75,44 @@ class TestAlerts(AuditCase):
         alert = self.env["audit.alert"].raise_alert("embargo_breached", "Embargo", "again")
         self.assertEqual(alert.webhook_status, "failed: ConnectionError")
 
-    def test_repeated_failed_logins_alert(self):
+    def test_repeated_failed_logins_alert_names_the_known_login(self):
         Users = self.env.registry["res.users"]
         for _ in range(4):
-            Users._audit_authentication(self.env.cr.dbname, "login", "failure", login="victim")
+            Users._audit_authentication(self.env.cr.dbname, "login", "failure", login="role.editor")
         self.assertFalse(self.env["audit.alert"].search([("code", "=", "failed_logins")]))
-        Users._audit_authentication(self.env.cr.dbname, "login", "failure", login="victim")
+        Users._audit_authentication(self.env.cr.dbname, "login", "failure", login="role.editor")
         alert = self.env["audit.alert"].search([("code", "=", "failed_logins")])
-        self.assertEqual((alert.key, alert.severity), ("victim", "warning"))
-        self.assertIn("5 failed logins for victim", alert.message)
-        Users._audit_authentication(self.env.cr.dbname, "login", "failure", login="other")
+        self.assertEqual((alert.key, alert.severity), ("role.editor", "warning"))
+        self.assertIn("5 failed logins for role.editor", alert.message)
+        self.assertEqual(set(self.events([("action", "=", "login")]).mapped("login")),
+                         {"role.editor"}, "a known login is stored as it is")
+        Users._audit_authentication(self.env.cr.dbname, "login", "failure", login="role.viewer")
         self.assertEqual(len(self.env["audit.alert"].search([("code", "=", "failed_logins")])), 1)
+
+    def test_unknown_login_typed_leaves_no_trace_in_events_alerts_mails_or_webhook(self):
+        """People type their password into the login field: a login no account
+        has is kept as a keyed digest and its length, and alerts quote that."""
+        typed = "Tr0ub4dor&3-Summer"
+        Users = self.env.registry["res.users"]
+        self.env["ir.config_parameter"].set_param("audit_trail.webhook_url", self.url)
+        for _ in range(5):
+            Users._audit_authentication(self.env.cr.dbname, "login", "failure", login=typed)
+        events = self.events([("action", "=", "login")])
+        self.assertEqual(len(events), 5)
+        label = events[0].login
+        self.assertRegex(label, r"^unknown login #[0-9a-f]{12}$")
+        self.assertEqual(set(events.mapped("login")), {label}, "one label for one typed text")
+        self.assertEqual(json.loads(events[0].details)["login_length"], len(typed))
+        if hasattr(self.env["res.users"], "_throttle_unknown_label"):  # auth_saml_all_tiers
+            self.assertEqual(label, self.env["res.users"]._throttle_unknown_label(typed))
+        alert = self.env["audit.alert"].search([("code", "=", "failed_logins")])
+        self.assertEqual(alert.key, label)
+        self.assertIn(label, alert.message)
+        self.assertTrue(Capture.received)
+        self.assertTrue(any(payload["key"] == label for payload in Capture.received))
+        self.env.flush_all()
+        for table in ("audit_event", "audit_alert", "mail_message", "mail_mail"):
+            self.env.cr.execute(SQL("SELECT count(*) FROM %s t WHERE t::text ILIKE %s",
+                                    SQL.identifier(table), f"%{typed.lower()}%"))
+            self.assertEqual(self.env.cr.fetchone()[0], 0, f"the typed text is in {table}")
+        self.assertNotIn(typed.lower(), json.dumps(Capture.received).lower())
