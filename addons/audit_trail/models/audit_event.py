@@ -169,6 +169,9 @@ class AuditEvent(models.Model):
             -- from this sequence on, digests are two-level (event_digest):
             -- events sealed before (an older version of the module) keep theirs
             ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS digest_v2_from bigint;
+            -- the last signed checkpoint a verification covered (incremental checks)
+            ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS verified_checkpoint bigint;
+            ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS verified_anchor bigint;
             UPDATE audit_chain_state SET digest_v2_from = last_sequence + 1
              WHERE id = 1 AND digest_v2_from IS NULL;
         """, genesis=chain.GENESIS))
@@ -471,9 +474,11 @@ class AuditEvent(models.Model):
     # Verification
     # ------------------------------------------------------------------
     @api.model
-    def _verify(self):
+    def _verify(self, after=None):
         """Recompute the chain. Returns None when it holds, else a dict with
-        the first broken or missing sequence number and the reason."""
+        the first broken or missing sequence number and the reason.
+        `after`: (sequence, hash) of a point already verified (a signed
+        checkpoint): only the events after it are checked, linked to it."""
         self._flush_buffer()
         cr = self.env.cr
         cr.execute("SELECT last_sequence, last_hash, anchor_sequence, anchor_hash, digest_v2_from"
@@ -484,6 +489,9 @@ class AuditEvent(models.Model):
         # WHERE: stale statistics on sealed rows must not talk the planner out of it)
         # (from digest_v2_from on, the digest commits to sequence, time and
         # category, and to the content's digest, which a redacted event keeps)
+        if after and after[0] < anchor_sequence:  # purged since: from the anchor on
+            after = (anchor_sequence, anchor_hash)
+        since = SQL("WHERE e.sequence > %s", after[0]) if after else SQL("")
         cr.execute(SQL("""
             SELECT min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL AND (
                        CASE WHEN e.sequence < %(v2_from)s
@@ -495,15 +503,16 @@ class AuditEvent(models.Model):
                    min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL
                                                AND e.hash IS DISTINCT FROM encode(sha256(
                        decode(e.prev_hash, 'hex') || decode(e.digest, 'hex')), 'hex'))
-              FROM audit_event e
-        """, v2_from=v2_from, digest_v1=canonical_digest("e", SQL("e.sequence")),
+              FROM audit_event e %(since)s
+        """, since=since, v2_from=v2_from, digest_v1=canonical_digest("e", SQL("e.sequence")),
             digest=event_digest("e", SQL("e.sequence"), SQL("e.content_digest")),
             content=content_digest("e")))
         content, hash_ = cr.fetchone()
         # a redaction shows it was due: a later sealed redaction record of its
         # category covers it, with a cutoff after its time (the retention in
         # force then, never shorter than the floor)
-        undue = self._first_undue_redaction(v2_from)
+        undue = self._first_undue_redaction(max(v2_from, after[0] + 1) if after else v2_from)
+        start_seq, start_hash = after or (anchor_sequence, anchor_hash)
         # gaps and links between consecutive events, in sequence order
         cr.execute(SQL("""
             SELECT sequence, prev_seq, CASE
@@ -512,12 +521,12 @@ class AuditEvent(models.Model):
               FROM (SELECT sequence, prev_hash, lag(sequence) OVER w AS prev_seq,
                            lag(hash) OVER w AS prev_row_hash
                       FROM audit_event
-                     WHERE sequence IS NOT NULL
+                     WHERE sequence IS NOT NULL AND sequence > %(anchor_seq)s
                     WINDOW w AS (ORDER BY sequence)) c
              WHERE coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1
                 OR prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
              ORDER BY sequence LIMIT 1
-        """, anchor_seq=anchor_sequence, anchor_hash=anchor_hash))
+        """, anchor_seq=start_seq, anchor_hash=start_hash))
         row = cr.fetchone()
         # the first event with a fault; on one event: missing, content, link, hash
         faults = [(content, 1, "content"), (hash_, 3, "hash"), (undue, 1, "redaction")]
@@ -528,10 +537,10 @@ class AuditEvent(models.Model):
             sequence, _rank, reason = min(faults)
             if reason == "missing":
                 prev_seq = row[1]
-                return {"sequence": (prev_seq if prev_seq is not None else anchor_sequence) + 1,
+                return {"sequence": (prev_seq if prev_seq is not None else start_seq) + 1,
                         "reason": "missing"}
             return {"sequence": sequence, "reason": reason}
-        cr.execute("SELECT max(sequence), count(sequence) FROM audit_event")
+        cr.execute("SELECT max(sequence), count(sequence) > 0 FROM audit_event")
         max_sequence, count = cr.fetchone()
         max_sequence = max_sequence or anchor_sequence
         if max_sequence < last_sequence:
@@ -541,9 +550,41 @@ class AuditEvent(models.Model):
             head = cr.fetchone()
             if not head or head[0] != last_hash:
                 return {"sequence": last_sequence, "reason": "head"}
-        if anchor_sequence and not self._anchor_is_recorded(anchor_sequence, anchor_hash):
+        if anchor_sequence and (not after or anchor_sequence > after[0] or anchor_sequence
+                                != self._chain_state("verified_anchor")) \
+                and not self._anchor_is_recorded(anchor_sequence, anchor_hash):
             return {"sequence": anchor_sequence, "reason": "anchor"}
         return self.env["audit.checkpoint"]._verify_checkpoints()
+
+    @api.model
+    def _chain_state(self, column):
+        self.env.cr.execute(SQL("SELECT %s FROM audit_chain_state WHERE id = 1",
+                                SQL.identifier(column)))
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _verify_incremental(self):
+        """The daily check: the events since the last verified signed
+        checkpoint (that checkpoint included: its signature, its place among
+        the others, and the chain still holding its hash), so a day's cost
+        tracks a day's events. Without such a checkpoint, the whole chain."""
+        Checkpoint = self.env["audit.checkpoint"]
+        number = self._chain_state("verified_checkpoint")
+        checkpoint = number and Checkpoint.search([("number", "=", number)], limit=1)
+        if not checkpoint or not Checkpoint._private_key():
+            return self._verify()
+        return self._verify(after=(checkpoint.sequence, checkpoint.hash))
+
+    @api.model
+    def _verified(self, head):
+        """Remember the latest signed checkpoint a verification up to `head`
+        (a sequence) just covered."""
+        self.env.cr.execute(SQL("""
+            UPDATE audit_chain_state s SET verified_anchor = s.anchor_sequence,
+                   verified_checkpoint = (SELECT max(number) FROM audit_checkpoint c
+                                           WHERE c.sequence <= %s)
+             WHERE id = 1
+        """, head))
 
     @api.model
     def _first_undue_redaction(self, v2_from):
@@ -606,7 +647,7 @@ class AuditEvent(models.Model):
                 "params": {"message": message, "type": kind, "sticky": bool(result)}}
 
     @api.model
-    def _verify_and_alert(self):
+    def _verify_and_alert(self, incremental=False):
         # verify everything recorded up to now; each batch sealed and committed
         # on its own, so that the chain is not held while the whole of it is
         # verified (a weakening waits for its event to be sealed)
@@ -616,7 +657,10 @@ class AuditEvent(models.Model):
                     break
                 if not self.with_env(self.env(cr=cr))._seal():
                     break
-        result = self._verify()
+        head = self._chain_state("last_sequence")
+        result = self._verify_incremental() if incremental else self._verify()
+        if not result:
+            self._verified(head)
         if result:
             self.env["audit.alert"].raise_alert(
                 "chain_broken",
@@ -628,7 +672,12 @@ class AuditEvent(models.Model):
 
     @api.model
     def _cron_verify(self):
-        self._verify_and_alert()
+        # a checkpoint of what is about to be verified, then the events since
+        # the last verified one; a full verification is one click away
+        if self.env["audit.checkpoint"]._private_key():
+            self._seal()
+            self.env["audit.checkpoint"]._checkpoint_head()
+        self._verify_and_alert(incremental=True)
 
     # ------------------------------------------------------------------
     # Retention

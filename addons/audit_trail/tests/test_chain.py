@@ -196,3 +196,61 @@ class TestCheckpoints(AuditCase):
                     self.env["audit.checkpoint"].invalidate_model()
             self.assertIsNone(self.Event._verify())
 
+
+@tagged("post_install", "-at_install")
+class TestIncrementalVerification(AuditCase):
+    SEED = TestCheckpoints.SEED
+
+    def setUp(self):
+        super().setUp()
+        from unittest.mock import patch
+        patcher = patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        for i in range(5):
+            self.Event.log("security_event", f"old.{i}")
+        self.Event._cron_verify()  # a checkpoint, verified: the next run starts there
+        self.verified = self.env["audit.checkpoint"].search(
+            [("number", "=", self.Event._chain_state("verified_checkpoint"))])
+        self.assertTrue(self.verified)
+        for i in range(5):
+            self.Event.log("security_event", f"new.{i}")
+        self.Event._seal()
+
+    def sql(self, query, *args):
+        self.env.cr.execute(query, args)
+        self.Event.invalidate_model()
+        self.env["audit.checkpoint"].invalidate_model()
+
+    def seq(self, action):
+        return self.events([("action", "=", action)]).sequence
+
+    def test_the_daily_check_reads_only_what_is_new(self):
+        self.assertIsNone(self.Event._verify_incremental())
+        # tampering before the verified checkpoint is for the full verification
+        self.sql("UPDATE audit_event SET details = '{}' WHERE sequence = %s", self.seq("old.1"))
+        self.assertIsNone(self.Event._verify_incremental())
+        self.assertEqual(self.Event._verify(), {"sequence": self.seq("old.1"), "reason": "content"})
+
+    def test_the_daily_check_catches_tampering_in_the_new_events(self):
+        target = self.seq("new.2")
+        self.sql("UPDATE audit_event SET login = 'someone-else' WHERE sequence = %s", target)
+        self.assertEqual(self.Event._verify_incremental(), {"sequence": target, "reason": "content"})
+
+    def test_the_daily_check_catches_tampering_with_its_starting_checkpoint(self):
+        for query in ("UPDATE audit_event SET hash = repeat('b', 64) WHERE sequence = %s",
+                      "UPDATE audit_checkpoint SET hash = repeat('b', 64) WHERE sequence = %s"):
+            with self.subTest(query=query):
+                self.env.cr.execute("SAVEPOINT tamper")
+                self.sql(query, self.verified.sequence)
+                self.assertIsNotNone(self.Event._verify_incremental())
+                self.env.cr.execute("ROLLBACK TO SAVEPOINT tamper")
+
+    def test_a_run_moves_the_starting_point(self):
+        self.Event._cron_verify()
+        newer = self.Event._chain_state("verified_checkpoint")
+        self.assertGreater(newer, self.verified.number)
+        # a fault the earlier run could not see any more (before its start) is
+        # still the full verification's
+        self.assertIsNone(self.Event._verify())
+

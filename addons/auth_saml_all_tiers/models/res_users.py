@@ -107,7 +107,8 @@ class ResUsers(models.Model):
         except AccessDenied as denied:
             if wait and not getattr(denied, "throttled", False):
                 # an unknown or archived login: the answer an existing one gets
-                raise cls._throttle_refusal_for(login, wait) from None
+                # (and the log does not keep what was typed)
+                raise cls._throttle_refusal_for(None, wait) from None
             if not wait:
                 if not user:  # as long as an existing login's check (no enumeration)
                     _dummy_verify(password)
@@ -207,7 +208,8 @@ class ResUsers(models.Model):
 
     @classmethod
     def _throttle_refusal_for(cls, login, wait):
-        _logger.warning("password check for %r refused: throttled for %.0f s", login, wait)
+        _logger.warning("password check for %s refused: throttled for %.0f s",
+                        repr(login) if login else "an unknown login", wait)
         denied = AccessDenied(_lt_wait(math.ceil(wait)))
         denied.throttled = True  # callers that word their own refusal keep this one
         return denied
