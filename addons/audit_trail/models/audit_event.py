@@ -708,6 +708,6 @@ class AuditEvent(models.Model):
             "changes": json.loads(self.changes) if self.changes else None,
             "details": json.loads(self.details) if self.details else None,
             "request_path": self.request_path, "company_id": self.cid or None,
-            "record_company_id": self.record_cid or None, "hash": self.hash, "prev_hash": self.prev_hash,
-            "redacted": self.redacted,
+            "record_company_id": self.record_cid or None, "hash": self.hash,
+            "prev_hash": self.prev_hash, "redacted": self.redacted,
         }

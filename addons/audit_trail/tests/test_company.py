@@ -39,8 +39,8 @@ class TestEventCompanies(AuditCase):
         self.user_b.with_user(self.admin_b).write({"login": "company.user.b.renamed"})
         # the owner, in both companies, acting in B on a record of A
         self.owner.company_ids |= self.company_a | self.company_b
-        self.user_a.with_user(self.owner).with_context(
-            allowed_company_ids=[self.company_b.id, self.company_a.id]).write({"login": "company.user.a.by.owner"})
+        in_b = {"allowed_company_ids": [self.company_b.id, self.company_a.id]}
+        self.user_a.with_user(self.owner).with_context(**in_b).write({"login": "company.a.owner"})
         # an event about a record named by the caller, and one about another user
         self.Event.with_user(self.admin_a).log("security_event", "company.partner",
                                                model="res.partner", res_id=self.partner_b.id)
