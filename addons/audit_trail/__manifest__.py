@@ -10,6 +10,7 @@
     "external_dependencies": {"python": ["cryptography", "requests"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/audit_trail_rules.xml",
         "data/audit_rule_data.xml",
         "data/audit_retention_data.xml",
         "data/ir_cron_data.xml",

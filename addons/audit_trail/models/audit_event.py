@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import psycopg2.errors
 import psycopg2.extensions
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
 
@@ -35,7 +35,7 @@ IMMEDIATE_OUTCOMES = ("failure", "denied")
 BUFFER_KEY = "audit_trail.events"
 INSERT_COLUMNS = ("event_time", "category", "action", "outcome", "uid", "login", "ip",
                   "user_agent", "model", "res_id", "res_name", "changes", "details",
-                  "request_path")
+                  "request_path", "cid", "record_cid")
 # statements the pending events may be sent ahead of in one round trip (not
 # DDL, which may refuse to run in a multi-statement string)
 # ROLLBACK (TO SAVEPOINT) drops them instead: it would undo them
@@ -59,11 +59,16 @@ def canonical_digest(alias, sequence):
     chain (events sealed before `digest_v2_from`): all of it in one digest,
     so a redacted event of that era cannot be checked."""
     e = SQL.identifier(alias)
-    return SQL(
-        "encode(sha256(convert_to(json_build_array(%(seq)s, %(e)s.event_time, %(e)s.category,"
+    content = SQL(
+        "%(seq)s, %(e)s.event_time, %(e)s.category,"
         " %(e)s.action, %(e)s.outcome, %(e)s.uid, %(e)s.login, %(e)s.ip, %(e)s.user_agent,"
         " %(e)s.model, %(e)s.res_id, %(e)s.res_name, %(e)s.changes, %(e)s.details,"
-        " %(e)s.request_path)::text, 'UTF8')), 'hex')", seq=sequence, e=e)
+        " %(e)s.request_path", seq=sequence, e=e)
+    return SQL(
+        "encode(sha256(convert_to(CASE WHEN %(e)s.cid IS NULL AND %(e)s.record_cid IS NULL"
+        " THEN json_build_array(%(content)s)"
+        " ELSE json_build_array(%(content)s, %(e)s.cid, %(e)s.record_cid) END::text,"
+        " 'UTF8')), 'hex')", content=content, e=e)
 
 
 def content_digest(alias):
@@ -78,12 +83,18 @@ def content_digest(alias):
 
 def event_digest(alias, sequence, content):
     """SQL: an event's digest (the one chained): what shows when it was due
-    for redaction (sequence, time, category), and the digest of the rest.
-    The single definition used by the sealer and by verification."""
+    for redaction (sequence, time, category), whose it is (its companies,
+    when it has any: redacted events stay within their companies), and the
+    digest of the rest. The single definition used by the sealer and by
+    verification."""
     e = SQL.identifier(alias)
+    head = SQL("%(seq)s, %(e)s.event_time, %(e)s.category, %(content)s",
+               seq=sequence, e=e, content=content)
     return SQL(
-        "encode(sha256(convert_to(json_build_array(%(seq)s, %(e)s.event_time, %(e)s.category,"
-        " %(content)s)::text, 'UTF8')), 'hex')", seq=sequence, e=e, content=content)
+        "encode(sha256(convert_to(CASE WHEN %(e)s.cid IS NULL AND %(e)s.record_cid IS NULL"
+        " THEN json_build_array(%(head)s)"
+        " ELSE json_build_array(%(head)s, %(e)s.cid, %(e)s.record_cid) END::text,"
+        " 'UTF8')), 'hex')", head=head, e=e)
 
 
 def _keyword(query):
@@ -137,6 +148,18 @@ class AuditEvent(models.Model):
     changes = fields.Text(readonly=True, help="Changed fields as JSON: {field: [old, new]}.")
     details = fields.Text(readonly=True)
     request_path = fields.Char(readonly=True)
+    # the company the user acted in, and the audited record's company: plain
+    # integers like uid (no foreign key: deleting a company must not rewrite
+    # the chain); the record rules of audit.event read them
+    cid = fields.Integer(string="Company ID", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", compute="_compute_company_ids",
+                                 search="_search_company_id",
+                                 help="The company the user acted in.")
+    record_cid = fields.Integer(string="Record Company ID", readonly=True)
+    record_company_id = fields.Many2one("res.company", string="Record Company",
+                                        compute="_compute_company_ids",
+                                        search="_search_record_company_id",
+                                        help="The company of the audited record.")
     digest = fields.Char(readonly=True)
     content_digest = fields.Char(readonly=True,
                                  help="Digest of the content redaction removes; kept after it.")
@@ -180,6 +203,27 @@ class AuditEvent(models.Model):
     def _compute_user_id(self):
         for event in self:
             event.user_id = event.uid or False
+
+    @api.depends("cid", "record_cid")
+    def _compute_company_ids(self):
+        for event in self:
+            event.company_id = event.cid or False
+            event.record_company_id = event.record_cid or False
+
+    @api.model
+    def _company_domain(self, column, operator, value):
+        if operator in ("=", "!=", "in", "not in") and (
+                not value or isinstance(value, int)
+                or all(isinstance(v, int) for v in value)):
+            return [(column, operator, value)]
+        companies = self.env["res.company"].sudo()._search([("name", operator, value)])
+        return [(column, "in", companies)]
+
+    def _search_company_id(self, operator, value):
+        return self._company_domain("cid", operator, value)
+
+    def _search_record_company_id(self, operator, value):
+        return self._company_domain("record_cid", operator, value)
 
     def _search_user_id(self, operator, value):
         users = self.env["res.users"].with_context(active_test=False)._search(
@@ -293,12 +337,35 @@ class AuditEvent(models.Model):
             raise ValueError(f"unknown audit category/outcome: {category}/{outcome}")
         uid = user.id if user else self.env.uid
         return {
+            **self._event_companies(user, model, res_id),
             "event_time": datetime.utcnow(),
             "category": category, "action": action, "outcome": outcome,
             "uid": uid or None, "login": login, **self._request_context(),
             "model": model, "res_id": res_id, "res_name": res_name,
             "changes": _json(changes), "details": _json(details),
         }
+
+    @api.model
+    def _event_companies(self, user=None, model=None, res_id=None):
+        """{cid, record_cid} of an event: the company the acting user acted
+        in (none for the server, the superuser and visitors: such events
+        concern the whole database) and the audited record's company."""
+        record_cid = None
+        if model and res_id and model in self.env and "company_id" in self.env[model]._fields \
+                and self.env[model]._fields["company_id"].comodel_name == "res.company":
+            # sudo: the company only labels the event; the caller named the record
+            record_cid = self.env[model].sudo().browse(res_id).exists().company_id.id or None
+        user = user or self.env.user
+        if not user or user.id == SUPERUSER_ID:
+            return {"cid": None, "record_cid": record_cid}
+        if user.id == self.env.uid:
+            try:
+                cid = self.env.company.id if not user._is_public() else None
+            except AccessError:  # a context naming companies the user has not
+                cid = user.sudo().company_id.id or None  # sudo: a label
+        else:  # an event about another user (a failed login): that user's company
+            cid = user.sudo().company_id.id or None  # sudo: a label, the caller chose the user
+        return {"cid": cid, "record_cid": record_cid}
 
     @api.model
     def _request_context(self):
@@ -440,7 +507,8 @@ class AuditEvent(models.Model):
         numbered = SQL(", ").join(SQL("(%s, %s)", id_, last_sequence + n)
                                   for n, id_ in enumerate(ids, 1))
         cr.execute(SQL(
-            "SELECT id, seq, content, %s FROM (SELECT v.id, v.seq, e.event_time, e.category, %s AS"
+            "SELECT id, seq, content, %s FROM (SELECT v.id, v.seq, e.event_time, e.category,"
+            " e.cid, e.record_cid, %s AS"
             " content FROM audit_event e JOIN (VALUES %s) AS v(id, seq) ON v.id = e.id) e"
             " ORDER BY seq", event_digest("e", SQL("e.seq"), SQL("e.content")),
             content_digest("e"), numbered))
@@ -788,6 +856,6 @@ class AuditEvent(models.Model):
             "changes": json.loads(self.changes) if self.changes else None,
             "details": json.loads(self.details) if self.details else None,
             "request_path": self.request_path, "content_digest": self.content_digest,
-            "hash": self.hash, "prev_hash": self.prev_hash,
-            "redacted": self.redacted,
+            "company_id": self.cid or None, "record_company_id": self.record_cid or None,
+            "hash": self.hash, "prev_hash": self.prev_hash, "redacted": self.redacted,
         }

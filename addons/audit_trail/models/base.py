@@ -208,18 +208,32 @@ class Base(models.AbstractModel):
                     snapshot[record.id]["value"] = FILTERED
         return snapshot
 
-    def _audit_record(self, action, changes_by_id, names=None):
-        context = self.env["audit.event"]._request_context()
+    def _audit_record_companies(self):
+        """{id: company id or None} of the records (their company_id field)."""
+        field = self._fields.get("company_id")
+        if not (field and field.type == "many2one" and field.comodel_name == "res.company"):
+            return {}
+        # sudo: the company only labels the events of records the user changed
+        return {record.id: record.company_id.id or None for record in self.sudo()}
+
+    def _audit_record(self, action, changes_by_id, names=None, companies=None):
+        if not changes_by_id:
+            return
+        Event = self.env["audit.event"]
+        context = Event._request_context()
         now = datetime.utcnow()
         uid, model, names = self.env.uid, self._name, names or {}
+        cid = Event._event_companies()["cid"]
+        if companies is None:
+            companies = self._audit_record_companies()
         rows = [{
             "event_time": now, "category": "resource_change", "action": action,
             "outcome": "success", "uid": uid, **context,  # login: filled from uid on insert
+            "cid": cid, "record_cid": companies.get(record_id),
             "model": model, "res_id": record_id, "res_name": names.get(record_id),
             "changes": json.dumps(changes, sort_keys=True, default=str) if changes else None,
         } for record_id, changes in changes_by_id.items()]
-        if rows:
-            self.env["audit.event"]._buffer(rows)
+        Event._buffer(rows)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -262,6 +276,7 @@ class Base(models.AbstractModel):
         confidential = self._audit_confidential_ids()
         names = {record.id: None if record.id in confidential else record.display_name
                  for record in self}
+        companies = self._audit_record_companies()
         res = super().unlink()
-        self._audit_record("unlink", {rid: None for rid in names}, names)
+        self._audit_record("unlink", {rid: None for rid in names}, names, companies)
         return res

@@ -5,3 +5,4 @@ from . import test_alerts
 from . import test_siem
 from . import test_sentry
 from . import test_admin_outside
+from . import test_company
