@@ -25,7 +25,8 @@ def seal(prev_hash, digests):
     return hashes
 
 
-def checkpoint_payload(database_uuid, sequence, chain_hash, signed_at, number=None, prev=None):
+def checkpoint_payload(database_uuid, sequence, chain_hash, signed_at, number=None, prev=None,
+                       v2_from=None):
     """The exact bytes a checkpoint signs (canonical JSON). Numbered
     checkpoints also sign their number and the digest of the checkpoint
     before them (`checkpoint_digest`), so that a missing, reordered or
@@ -33,7 +34,10 @@ def checkpoint_payload(database_uuid, sequence, chain_hash, signed_at, number=No
     body = {"database": database_uuid, "sequence": int(sequence), "hash": chain_hash,
             "signed_at": signed_at}
     if number is not None:
-        body.update(number=int(number), prev=prev)
+        # v2_from: the sequence from which digests are two-level (older
+        # events keep the single digest they were sealed with): signed, so
+        # that no one can make recent events pass for older ones
+        body.update(number=int(number), prev=prev, v2_from=int(v2_from or 0))
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -51,7 +55,7 @@ def checkpoint_problems(checkpoints, public_pem):
     previous = None  # (number, sequence, digest)
     for cp in checkpoints:
         payload = checkpoint_payload(cp["database"], cp["sequence"], cp["hash"], cp["signed_at"],
-                                     cp.get("number"), cp.get("prev"))
+                                     cp.get("number"), cp.get("prev"), cp.get("v2_from"))
         label = cp.get("number") or cp["sequence"]
         if not verify_signature(public_pem, payload, cp["signature"]):
             problems.append((label, "signature"))
@@ -142,12 +146,14 @@ def verify_export(lines, events_by_sequence=None):
             if record.get("type") != "event":
                 payload = checkpoint_payload(record["database"], record["sequence"],
                                              record["hash"], record["signed_at"],
-                                             record.get("number"), record.get("prev"))
+                                             record.get("number"), record.get("prev"),
+                                             record.get("v2_from"))
                 if not verify_signature(header["public_key"], payload, record["signature"]):
                     problems.append(f"checkpoint {record['sequence']}: bad signature")
             continue
         payload = checkpoint_payload(record["database"], record["sequence"], record["hash"],
-                                     record["signed_at"], record.get("number"), record.get("prev"))
+                                     record["signed_at"], record.get("number"), record.get("prev"),
+                                     record.get("v2_from"))
         if not verify_signature(header["public_key"], payload, record["signature"]):
             problems.append(f"checkpoint {record['sequence']}: bad signature")
         elif events_by_sequence is not None and \

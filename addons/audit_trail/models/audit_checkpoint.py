@@ -41,6 +41,8 @@ class AuditCheckpoint(models.Model):
                         help="Checkpoints are numbered 1, 2, 3... and each signs the one before.")
     prev = fields.Char(string="Previous Checkpoint", readonly=True,
                        help="Digest of the checkpoint before this one, signature included.")
+    digest_v2_from = BigInteger(readonly=True,
+                                help="Sequence from which event digests are two-level (signed).")
     sequence = BigInteger(readonly=True, index=True)
     hash = fields.Char(readonly=True)
     signed_at = fields.Datetime(readonly=True)
@@ -74,9 +76,11 @@ class AuditCheckpoint(models.Model):
         if not key:
             return False
         cr = self.env.cr
-        cr.execute("SELECT last_sequence, last_hash, coalesce(last_checkpoint, 0)"
+        cr.execute("SELECT last_sequence, last_hash, coalesce(last_checkpoint, 0), digest_v2_from"
                    " FROM audit_chain_state WHERE id = 1 FOR UPDATE")
-        sequence, head, last_number = cr.fetchone()
+        sequence, head, last_number, v2_from = cr.fetchone()
+        first = self.search([("number", "!=", False)], order="number", limit=1)
+        v2_from = first.digest_v2_from if first else v2_from  # signed once, kept
         cr.execute("SELECT max(sequence) FROM audit_checkpoint")
         if not sequence or (cr.fetchone()[0] or 0) >= sequence:
             return False
@@ -87,11 +91,12 @@ class AuditCheckpoint(models.Model):
         number = max(last_number, previous.number or 0) + 1
         signed_at = datetime.utcnow().replace(microsecond=0)
         payload = chain.checkpoint_payload(uuid, sequence, head, signed_at.isoformat(),
-                                           number, prev)
+                                           number, prev, v2_from)
         cr.execute(SQL(
-            "INSERT INTO audit_checkpoint (number, prev, sequence, hash, signed_at, signature,"
-            " key_id) VALUES (%s, %s, %s, %s, %s, %s, %s)", number, prev, sequence, head,
-            signed_at, chain.sign(key, payload), chain.key_id(chain.public_key_pem(key))))
+            "INSERT INTO audit_checkpoint (number, prev, digest_v2_from, sequence, hash, signed_at,"
+            " signature, key_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", number, prev,
+            v2_from or 0, sequence, head, signed_at, chain.sign(key, payload),
+            chain.key_id(chain.public_key_pem(key))))
         cr.execute("UPDATE audit_chain_state SET last_checkpoint = %s WHERE id = 1", [number])
         self.invalidate_model()
         return True
@@ -99,11 +104,13 @@ class AuditCheckpoint(models.Model):
     def _payload(self, uuid):
         self.ensure_one()
         return chain.checkpoint_payload(uuid, self.sequence, self.hash, self.signed_at.isoformat(),
-                                        self.number or None, self.prev if self.number else None)
+                                        self.number or None, self.prev if self.number else None,
+                                        self.digest_v2_from if self.number else None)
 
     def _as_dict(self, uuid):
         self.ensure_one()
         return {"database": uuid, "number": self.number or None, "prev": self.prev or None,
+                "v2_from": self.digest_v2_from if self.number else None,
                 "sequence": self.sequence, "hash": self.hash,
                 "signed_at": self.signed_at.isoformat(), "signature": self.signature,
                 "key_id": self.key_id}

@@ -552,6 +552,13 @@ class AuditEvent(models.Model):
         cr.execute("SELECT last_sequence, last_hash, anchor_sequence, anchor_hash, digest_v2_from"
                    " FROM audit_chain_state WHERE id = 1")
         last_sequence, last_hash, anchor_sequence, anchor_hash, v2_from = cr.fetchone()
+        # the boundary the signed checkpoints carry, not the chain state's
+        # (which a database user could move to pass recent events off as old)
+        cr.execute("SELECT digest_v2_from FROM audit_checkpoint WHERE number IS NOT NULL"
+                   " ORDER BY number LIMIT 1")
+        signed = cr.fetchone()
+        if signed and signed[0] != v2_from:
+            return {"sequence": min(signed[0] or 0, v2_from or 0), "reason": "boundary"}
         # content and hash of each event: row by row, so in a parallel scan
         # (min(sequence + 0): not the index's ordered, single-process plan; no
         # WHERE: stale statistics on sealed rows must not talk the planner out of it)

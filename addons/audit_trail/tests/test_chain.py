@@ -254,3 +254,78 @@ class TestIncrementalVerification(AuditCase):
         # still the full verification's
         self.assertIsNone(self.Event._verify())
 
+
+@tagged("post_install", "-at_install")
+class TestOffDatabaseVerifier(AuditCase):
+    """lib/verify.py, the auditor's command: the database's chain against the
+    published checkpoints and the public key, trusting nothing else there."""
+    SEED = TestCheckpoints.SEED
+
+    def setUp(self):
+        super().setUp()
+        from unittest.mock import patch
+
+        from ..lib import chain
+        patcher = patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        Checkpoint = self.env["audit.checkpoint"]
+        for i in range(3):
+            self.Event.log("security_event", f"offdb.{i}", details={"i": i})
+            self.Event._seal()
+            Checkpoint._checkpoint_head()
+        self.public_pem = chain.public_key_pem(chain.load_private_key(self.SEED))
+        self.published = self.verify_module().load_published(Checkpoint._export_lines())
+
+    def verify_module(self):
+        from ..lib import verify
+        return verify
+
+    def problems(self, published=None, public_pem=None):
+        self.env.flush_all()
+        return self.verify_module().verify_database(
+            self.env.cr, self.published if published is None else published,
+            public_pem or self.public_pem)
+
+    def sql(self, query, *args):
+        self.env.cr.execute(query, args)
+        self.Event.invalidate_model()
+
+    def test_the_chain_holds_against_what_was_published(self):
+        self.assertEqual(self.problems(), [])
+
+    def test_tampering_in_the_database_is_found(self):
+        target = self.events([("action", "=", "offdb.1")]).sequence
+        tamperings = {
+            "content": ("UPDATE audit_event SET details = '{}' WHERE sequence = %s", target),
+            "content and its digests": (
+                "UPDATE audit_event SET details = '{}', content_digest = repeat('0', 64)"
+                " WHERE sequence = %s", target),
+            "a forged redaction passing for an old event": (
+                "UPDATE audit_event SET redacted = true, content_digest = NULL, details = NULL,"
+                " action = NULL WHERE sequence = %s", target),
+            "an event deleted": ("DELETE FROM audit_event WHERE sequence = %s", target),
+            "the tail deleted": ("DELETE FROM audit_event WHERE sequence >= %s", target),
+            "the database's checkpoints rewritten": (
+                "UPDATE audit_checkpoint SET hash = repeat('0', 64) WHERE sequence >= %s", target),
+        }
+        for name, (query, arg) in tamperings.items():
+            with self.subTest(tampering=name):
+                self.env.cr.execute("SAVEPOINT tamper")
+                self.sql(query, arg)
+                problems = self.problems()
+                if name == "the database's checkpoints rewritten":
+                    self.assertEqual(problems, [], "the published ones are what count")
+                else:
+                    self.assertTrue(problems, name)
+                self.env.cr.execute("ROLLBACK TO SAVEPOINT tamper")
+
+    def test_a_forged_or_incomplete_publication_is_found(self):
+        from ..lib import chain
+        other = chain.public_key_pem(chain.load_private_key(
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="))
+        self.assertTrue(self.problems(public_pem=other), "another key")
+        self.assertTrue(self.problems(published=[self.published[0], self.published[-1]]),
+                        "a checkpoint missing from the publication")
+        self.assertTrue(self.problems(published=[]), "nothing published")
+
