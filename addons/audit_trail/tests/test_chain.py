@@ -246,6 +246,17 @@ class TestIncrementalVerification(AuditCase):
                 self.assertIsNotNone(self.Event._verify_incremental())
                 self.env.cr.execute("ROLLBACK TO SAVEPOINT tamper")
 
+    def test_recent_events_cannot_pass_for_older_ones(self):
+        # moving the two-level boundary past an event would let a forged
+        # redaction of it go unchecked: the checkpoints sign the boundary
+        target = self.seq("new.2")
+        self.sql("UPDATE audit_chain_state SET digest_v2_from = %s", target + 1)
+        self.sql("UPDATE audit_event SET redacted = true, content_digest = NULL, action = NULL"
+                 " WHERE sequence = %s", target)
+        result = self.Event._verify()
+        self.assertIsNotNone(result)
+        self.assertEqual(result["reason"], "boundary")
+
     def test_a_run_moves_the_starting_point(self):
         self.Event._cron_verify()
         newer = self.Event._chain_state("verified_checkpoint")
