@@ -196,3 +196,39 @@ def test_rpc_guesses_lock_only_their_address(throttle_state, demo_logins, tmp_pa
         cr.execute("SELECT key FROM auth_throttle WHERE kind = 'login_source'"
                    " AND locked_until IS NOT NULL")
         assert [key for key, in cr.fetchall()] == [f"{login} from 127.0.0.2"]
+
+
+def test_guesses_from_many_addresses_never_fail_the_users_api_key(throttle_state, demo_logins,
+                                                                  tmp_path):
+    """Simultaneous wrong passwords for one login from eight addresses, with
+    the user's API key calls in between: the counters they share are updated
+    concurrently, and no call fails for it (no serialization error reaches a
+    client, and the key is always accepted)."""
+    login = next(lg for role, lg, pw in demo_logins if role == "Editor")
+    keys = json.loads(subprocess.run(
+        [sys.executable, os.path.join(os.environ["SUITE_ROOT"], "bench", "make_keys.py"),
+         os.environ["SUITE_ODOO_CONF"], os.environ["SUITE_DEMO_DB"], login],
+        env=dict(os.environ, PYTHONPATH=os.environ["ODOO_HOME"]), check=True,
+        capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    uid, api_key = keys["uid"], keys["full"]
+    log = tmp_path / "odoo.log"
+    with two_workers(log) as live:
+        server = server_of(live)
+
+        def guess(i):
+            return str(server.execute_kw(uid, f"guess-{i}", "res.users", "read",
+                                         [[uid], ["login"]], source=f"127.0.0.{10 + i % 8}"))
+
+        def api_call(i):
+            body = server.execute_kw(uid, api_key, "res.users", "read", [[uid], ["login"]],
+                                     source=f"127.0.1.{i % 4 + 1}")
+            return body.get("result") == [{"id": uid, "login": login}], str(body)[:300]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            guesses = [pool.submit(guess, i) for i in range(120)]
+            calls = [pool.submit(api_call, i) for i in range(12)]
+            answers = [job.result() for job in guesses]
+            results = [job.result() for job in calls]
+    assert all(ok for ok, _body in results), [body for ok, body in results if not ok]
+    assert not [a for a in answers if "Serialization" in a or "deadlock" in a], answers
+    assert all("Access Denied" in a or "Too many failed logins" in a for a in answers), answers

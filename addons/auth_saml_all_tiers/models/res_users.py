@@ -4,8 +4,11 @@ import hashlib
 import hmac
 import logging
 import math
+import random
 import secrets
+import time
 
+import psycopg2.errors
 from passlib.context import CryptContext
 
 from odoo import SUPERUSER_ID, Command, api, fields, models
@@ -60,11 +63,15 @@ class ResUsers(models.Model):
         # one-time ticket are not counted, and password failures never refuse them
         if credential.get("type") != "password":
             return super()._login(db, credential, user_agent_env)
+        if not _plausible_password(credential.get("password")):
+            raise AccessDenied()  # never a password: the same answer for every login
         with cls._throttle_call(credential.get("login"), None, credential.get("password")):
             return super()._login(db, credential, user_agent_env)
 
     @classmethod
     def check(cls, db, uid, passwd):
+        if not _plausible_password(passwd):
+            raise AccessDenied()
         if cls._throttle_check_cached(uid, passwd):
             return super().check(db, uid, passwd)  # verified before: no check to throttle
         with cls._throttle_call(None, uid, passwd):
@@ -99,7 +106,7 @@ class ResUsers(models.Model):
                 user = Users.search(Users._get_login_domain(login), limit=1) if login else Users
             user = user.filtered("active")
             keys = Users._throttle_keys(user, login)
-            wait = env["auth.throttle"]._reserve(keys)
+        wait = cls._throttle_reserve(keys)
         attempt = _Attempt(keys, wait)
         token = _ATTEMPT.set(attempt)
         try:
@@ -114,6 +121,10 @@ class ResUsers(models.Model):
                     _dummy_verify(password)
                 cls._throttle_settle(keys, failed=True)
             raise
+        except Exception:
+            if not wait:  # counted in advance: settled as the failure it is
+                cls._throttle_settle(keys, failed=True)
+            raise
         else:
             if not wait and not attempt.settled:
                 cls._throttle_settle(keys, failed=False)
@@ -125,12 +136,13 @@ class ResUsers(models.Model):
             return super()._check_credentials(credential, env)
         user = self.env.user
         interactive = (env or {}).get("interactive", True)
+        if not _plausible_password(credential.get("password")):
+            raise AccessDenied()
         attempt = _ATTEMPT.get()
         own = attempt is None  # a check of its own: identity check, password change...
         if own:
             keys = self._throttle_keys(user, user.login)
-            with self.pool.cursor() as cr:
-                wait = self.env(cr=cr, su=True)["auth.throttle"]._reserve(keys)
+            wait = self._throttle_reserve(keys)
         else:
             keys, wait = attempt.keys, attempt.wait
         if wait:
@@ -144,6 +156,10 @@ class ResUsers(models.Model):
                 self._throttle_audit_refusal(user, wait)
             raise self._throttle_refusal_for(user.login, wait)
         try:
+            if not self._throttle_has_password(user):
+                # as long as a real check: an account without a password (an
+                # invitation, an SSO user) does not show by its speed
+                _dummy_verify(credential["password"])
             info = super()._check_credentials(credential, env)
         except AccessDenied:
             if own:
@@ -199,12 +215,39 @@ class ResUsers(models.Model):
         return f"unknown login #{digest}"
 
     @classmethod
+    def _throttle_reserve(cls, keys):
+        """Reserve an attempt (auth.throttle._reserve) in a transaction of its
+        own, retried when a concurrent attempt changed the same counters (a
+        cursor's snapshot may predate the lock it waited for). Under too much
+        contention, the attempt waits a second, like a throttled one (API keys
+        are still checked)."""
+        return cls._throttle_transaction(lambda Throttle: Throttle._reserve(keys), default=1)
+
+    @classmethod
     def _throttle_settle(cls, keys, failed):
-        with cls.pool.cursor() as cr:
-            api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"]._settle(keys, failed)
+        cls._throttle_transaction(lambda Throttle: Throttle._settle(keys, failed), default=None)
         attempt = _ATTEMPT.get()
         if attempt is not None:
             attempt.settled = True
+
+    @classmethod
+    def _throttle_transaction(cls, work, default, tries=8):
+        for attempt in range(tries):
+            try:
+                with cls.pool.cursor() as cr:
+                    return work(api.Environment(cr, SUPERUSER_ID, {})["auth.throttle"])
+            except (psycopg2.errors.SerializationFailure,
+                    psycopg2.errors.DeadlockDetected):
+                time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+        _logger.warning("login throttling: counters too contended, attempt handled as throttled")
+        return default
+
+    @api.model
+    def _throttle_has_password(self, user):
+        self.env.cr.execute(SQL("SELECT COALESCE(password, '') <> '' FROM res_users WHERE id = %s",
+                                user.id))
+        row = self.env.cr.fetchone()
+        return bool(row and row[0])
 
     @classmethod
     def _throttle_refusal_for(cls, login, wait):
@@ -270,6 +313,14 @@ def _lt_wait(seconds):
 
 
 _DUMMY_HASH = []
+MAX_PASSWORD_SIZE = 4096  # passlib's: longer ones are never a user's password
+
+
+def _plausible_password(password):
+    """A password core could check: non-empty text of a sane size. Anything
+    else is refused before any lookup, the same for every login (core would
+    raise another error for existing accounts only)."""
+    return isinstance(password, str) and 0 < len(password) <= MAX_PASSWORD_SIZE
 
 
 def _dummy_verify(password):

@@ -287,6 +287,33 @@ class TestThrottle(TransactionCase):
             return str(refused)
         self.fail("the check was accepted")
 
+    def test_a_malformed_password_gets_the_same_answer_for_every_login(self):
+        for password in (["a"], {"x": 1}, "x" * 5000, "", None, 42):
+            for login in ("throttled.user", "no.such.user"):
+                with self.subTest(password=str(password)[:10], login=login), self.client():
+                    self.assertEqual(self.denied(password, login=login), "Access Denied")
+                    with self.assertRaises(AccessDenied):
+                        self.Users.check(self.env.cr.dbname, self.user.id, password)
+        # refused before any counter: none is left counted in advance
+        self.env.cr.execute("SELECT count(*) FROM auth_throttle")
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+
+    def test_an_account_without_a_password_costs_a_password_check(self):
+        invited = new_test_user(self.env, "invited.user", "base.group_user",
+                                password="invited-password")
+        self.env.cr.execute("UPDATE res_users SET password = NULL WHERE id = %s", [invited.id])
+        self.env.invalidate_all()
+        calls = []
+        real = res_users_module._dummy_verify
+
+        def spy(password):
+            calls.append(password)
+            return real(password)
+
+        with patch.object(res_users_module, "_dummy_verify", spy), self.client():
+            self.denied("a-guess", login="invited.user")
+        self.assertEqual(calls, ["a-guess"])
+
     def test_an_unknown_login_costs_a_password_check(self):
         calls = []
         real = res_users_module._dummy_verify
