@@ -615,7 +615,7 @@ class AuditEvent(models.Model):
                 return {"sequence": (prev_seq if prev_seq is not None else start_seq) + 1,
                         "reason": "missing"}
             return {"sequence": sequence, "reason": reason}
-        cr.execute("SELECT max(sequence), count(sequence) > 0 FROM audit_event")
+        cr.execute("SELECT max(sequence), max(sequence) IS NOT NULL FROM audit_event")
         max_sequence, count = cr.fetchone()
         max_sequence = max_sequence or anchor_sequence
         if max_sequence < last_sequence:
@@ -681,7 +681,7 @@ class AuditEvent(models.Model):
                   FROM audit_event r
                   JOIN (VALUES %(floors)s) AS f(category, days)
                     ON f.category = r.details::jsonb ->> 'category'
-                 WHERE r.action = %(redact)s AND r.sequence IS NOT NULL
+                 WHERE r.action = %(redact)s AND r.sequence >= %(v2_from)s
                    AND NOT coalesce(r.redacted, false)
                    AND (r.details::jsonb ->> 'days')::int >= f.days
                    AND (r.details::jsonb ->> 'cutoff')::timestamp
