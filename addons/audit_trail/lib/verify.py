@@ -1,40 +1,38 @@
-"""The auditor's verifier: checks a database's audit chain against the
-checkpoints published outside it and the public key, without Odoo and
-without trusting anything the database says about itself (its checkpoint
-table, its chain state, its stored digests). Plain Python; PostgreSQL
-recomputes the digests from the rows.
+"""The auditor's verifier: checks a database's audit chain, or an export
+of it, against the checkpoints published outside it and the public key,
+without Odoo and without trusting anything the database says about itself
+(its checkpoint table, its chain state, its stored digests). Plain Python;
+PostgreSQL recomputes the digests from the rows.
 
     python3 addons/audit_trail/lib/verify.py --dsn "host=... dbname=... user=..." \\
-        --checkpoints published.jsonl --public-key audit-public.pem
+        --s3-bucket BUCKET --s3-prefix PREFIX/audit-checkpoints/DATABASE-UUID/ \\
+        [--s3-endpoint URL] --public-key audit-public.pem
 
-`published.jsonl`: the checkpoints as published (the *Export* of Signed
-Checkpoints, one JSON object per line; a public key line in it is ignored:
-the key is the one you were given). Exit status 0 when everything holds,
-1 with the problems listed otherwise.
+The published checkpoints come from the S3 bucket they were published to
+(credentials from the usual AWS variables, read-only ones are enough), or
+from a file with --checkpoints (JSON Lines: what the HTTPS endpoint received,
+or the Export of Signed Checkpoints; a public key line in it is ignored: the
+key is the one you were given). --export FILE checks an export (the final
+export written before an uninstall) instead of a live database. Exit status
+0 when everything holds, 1 with the problems listed otherwise.
 """
 import argparse
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chain  # noqa: E402  (this folder, also when run as a script)
+try:
+    from . import chain, digests, publish
+except ImportError:  # run as a script: this folder
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import chain
+    import digests
+    import publish
 
-# The digests as the module seals them (models/audit_event.py): recomputed by
-# PostgreSQL from the rows, so the JSON text is the one that was hashed.
-CONTENT_DIGEST = (
-    "encode(sha256(convert_to(json_build_array(e.action, e.outcome, e.uid, e.login, e.ip,"
-    " e.user_agent, e.model, e.res_id, e.res_name, e.changes, e.details,"
-    " e.request_path)::text, 'UTF8')), 'hex')")
-EVENT_DIGEST = (
-    "encode(sha256(convert_to(CASE WHEN e.cid IS NULL AND e.record_cid IS NULL"
-    " THEN json_build_array(e.sequence, e.event_time, e.category, e.content_digest)"
-    " ELSE json_build_array(e.sequence, e.event_time, e.category, e.content_digest,"
-    " e.cid, e.record_cid) END::text, 'UTF8')), 'hex')")
-LEGACY_DIGEST = (
-    "encode(sha256(convert_to(json_build_array(e.sequence, e.event_time, e.category, e.action,"
-    " e.outcome, e.uid, e.login, e.ip, e.user_agent, e.model, e.res_id, e.res_name, e.changes,"
-    " e.details, e.request_path)::text, 'UTF8')), 'hex')")
+# the digests as the module seals them, recomputed by PostgreSQL from the rows
+CONTENT_DIGEST = digests.content("e")
+EVENT_DIGEST = digests.event("e")
+LEGACY_DIGEST = digests.legacy("e")
 BATCH = 20000
 
 
@@ -106,25 +104,101 @@ def verify_database(cr, published, public_pem):
     return problems
 
 
+def verify_export(lines, published, public_pem):
+    """Problems of an export (JSON Lines with its events) against the published
+    checkpoints: every link and hash, and each published checkpoint's hash
+    at its sequence. Content digests are recomputed only on a database
+    (restore the export's rows and use --dsn for that)."""
+    problems = [f"checkpoint {label}: {reason}"
+                for label, reason in chain.checkpoint_problems(published, public_pem)]
+    if not published:
+        problems.append("no published checkpoint: nothing vouches for the chain")
+    events = [json.loads(line) for line in lines if line.strip()]
+    events = [e for e in events if e.get("type") == "event"]
+    held, previous = {}, None
+    for event in sorted(events, key=lambda e: e["sequence"]):
+        if event["hash"] != chain.link(event["prev_hash"], event["digest"]):
+            problems.append(f"event {event['sequence']}: its hash does not match")
+        if previous and event["sequence"] != previous["sequence"] + 1:
+            problems.append(f"events {previous['sequence'] + 1} to {event['sequence'] - 1}: "
+                            "missing")
+        elif previous and event["prev_hash"] != previous["hash"]:
+            problems.append(f"event {event['sequence']}: not linked to the one before")
+        held[event["sequence"]] = event["hash"]
+        previous = event
+    first = min(held) if held else None
+    for record in published:
+        if first is not None and record["sequence"] < first:
+            continue
+        if held.get(record["sequence"]) != record["hash"]:
+            problems.append(f"checkpoint {record.get('number') or record['sequence']}: the "
+                            f"export does not hold its hash at sequence {record['sequence']}")
+    return problems
+
+
+def freshness_problems(published, max_age_hours, now=None):
+    """The newest published checkpoint must be recent: a database that stops
+    publishing (its target changed, its key removed) is reported."""
+    from datetime import datetime, timedelta  # noqa: PLC0415
+    if not published or not max_age_hours:
+        return []
+    newest = max(datetime.fromisoformat(r["signed_at"]) for r in published)
+    now = now or datetime.utcnow()
+    if now - newest > timedelta(hours=max_age_hours):
+        return [f"the newest published checkpoint was signed at {newest.isoformat()}, more than "
+                f"{max_age_hours} hours ago: publication stopped"]
+    return []
+
+
+def published_from_s3(endpoint, bucket, prefix, region=None, access_key=None, secret_key=None):
+    """(records, problems) of the checkpoints published to an S3 bucket
+    (credentials: the AWS default chain unless given)."""
+    import boto3  # noqa: PLC0415 (only the S3 source needs it)
+    client = boto3.client("s3", endpoint_url=endpoint or None, region_name=region or "us-east-1",
+                          aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+    records, problems = publish.read_s3(client, bucket, prefix)
+    return load_published(json.dumps(r) for r in records), problems
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", required=True, help="libpq connection string of the database")
-    parser.add_argument("--checkpoints", required=True, help="published checkpoints (JSON Lines)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dsn", help="libpq connection string of the database")
+    source.add_argument("--export", help="an export of the chain (JSON Lines with its events)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--checkpoints", help="published checkpoints (JSON Lines)")
+    where.add_argument("--s3-bucket", help="the bucket the checkpoints are published to")
+    parser.add_argument("--s3-prefix", default="", help="their folder: "
+                        "<profile prefix>/audit-checkpoints/<database uuid>/")
+    parser.add_argument("--s3-endpoint", help="an S3-compatible endpoint (blank: AWS)")
+    parser.add_argument("--s3-region")
     parser.add_argument("--public-key", required=True, help="the signing key's public PEM")
+    parser.add_argument("--max-age-hours", type=float, default=48,
+                        help="report a newest published checkpoint older than this (0: never)")
     args = parser.parse_args(argv)
-    import psycopg2  # noqa: PLC0415 (only the command needs it)
 
-    with open(args.checkpoints, encoding="utf-8") as fh:
-        published = load_published(fh)
+    problems = []
+    if args.s3_bucket:
+        published, problems = published_from_s3(args.s3_endpoint, args.s3_bucket,
+                                                 args.s3_prefix, args.s3_region)
+    else:
+        with open(args.checkpoints, encoding="utf-8") as fh:
+            published = load_published(fh)
     with open(args.public_key, encoding="utf-8") as fh:
         public_pem = fh.read()
-    conn = psycopg2.connect(args.dsn)
-    try:
-        conn.set_session(readonly=True)
-        with conn.cursor() as cr:
-            problems = verify_database(cr, published, public_pem)
-    finally:
-        conn.close()
+    if args.export:
+        with open(args.export, encoding="utf-8") as fh:
+            problems += verify_export(fh, published, public_pem)
+    else:
+        import psycopg2  # noqa: PLC0415 (only a database source needs it)
+        conn = psycopg2.connect(args.dsn)
+        try:
+            conn.set_session(readonly=True)
+            with conn.cursor() as cr:
+                problems += verify_database(cr, published, public_pem)
+        finally:
+            conn.close()
+        problems += freshness_problems(published, args.max_age_hours)
     for problem in problems:
         print(problem)
     print("the audit chain holds" if not problems else f"{len(problems)} problem(s)")

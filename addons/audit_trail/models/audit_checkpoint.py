@@ -1,7 +1,7 @@
 import json
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
@@ -9,10 +9,12 @@ from odoo.tools import SQL
 
 from odoo.addons.security_roles import actor
 
-from ..lib import chain
+from ..lib import chain, publish
 from .audit_append_only import BigInteger
 
 _logger = logging.getLogger(__name__)
+
+PUBLISH_LOCK_DAYS = 3650  # how long a published checkpoint stays locked, by default
 
 
 def signing_key_material():
@@ -48,6 +50,14 @@ class AuditCheckpoint(models.Model):
     signed_at = fields.Datetime(readonly=True)
     signature = fields.Char(readonly=True)
     key_id = fields.Char(readonly=True, help="Fingerprint of the public key that verifies the signature.")
+    published = fields.Boolean(compute="_compute_published",
+                               help="Published outside the database (Settings > Security alerts).")
+
+    def _compute_published(self):
+        self.env.cr.execute("SELECT coalesce(last_published, 0) FROM audit_chain_state WHERE id = 1")
+        last = self.env.cr.fetchone()[0]
+        for checkpoint in self:
+            checkpoint.published = bool(checkpoint.number) and checkpoint.number <= last
 
     @api.model
     def _private_key(self):
@@ -66,6 +76,7 @@ class AuditCheckpoint(models.Model):
     def init(self):
         self.env.cr.execute("""
             ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS last_checkpoint bigint;
+            ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS last_published bigint;
         """)
 
     @api.model
@@ -99,7 +110,99 @@ class AuditCheckpoint(models.Model):
             chain.key_id(chain.public_key_pem(key))))
         cr.execute("UPDATE audit_chain_state SET last_checkpoint = %s WHERE id = 1", [number])
         self.invalidate_model()
+        cr.postcommit.add(self._publish_after_commit)
         return True
+
+    # ------------------------------------------------------------------
+    # Publication outside the database
+    # ------------------------------------------------------------------
+    @api.model
+    def _publication_targets(self):
+        """Where signed checkpoints go: [(label, publish(checkpoint, data))].
+        The Owner's settings (system parameters are the Owner's): a backup
+        profile of selfhost_backup (its S3 client, bucket and prefix; the
+        bucket must have Object Lock), and/or an HTTPS endpoint whose bearer
+        token comes from odoo.conf or the environment, never the database."""
+        params = self.env["ir.config_parameter"].sudo()
+        targets = []
+        profile_id = params.get_param("audit_trail.publish_profile_id")
+        if profile_id:
+            if "selfhost.backup.profile" not in self.env:
+                raise publish.PublishError("the backup profile chosen for publication needs the "
+                                           "selfhost_backup module")
+            profile = self.env["selfhost.backup.profile"].sudo().browse(
+                int(profile_id)).exists()  # sudo: the server connects with the profile's keys
+            if not profile:
+                raise publish.PublishError(f"the backup profile {profile_id} chosen for "
+                                           "publication no longer exists")
+            days = params.get_param("audit_trail.publish_lock_days")
+            days = int(days) if str(days or "").isdigit() and int(days) > 0 else PUBLISH_LOCK_DAYS
+            client = profile._client()
+
+            def to_s3(checkpoint, data, profile=profile, client=client, days=days):
+                until = datetime.now(timezone.utc) + timedelta(days=days)
+                key = publish.checkpoint_key(profile.prefix, self._database_uuid(),
+                                             checkpoint.number)
+                return publish.publish_s3(client, profile.bucket, key, data, until)
+            targets.append((f"S3 ({profile.name})", to_s3))
+        url = params.get_param("audit_trail.publish_url")
+        if url:
+            token = os.environ.get("AUDIT_PUBLISH_TOKEN") or tools.config.get("audit_publish_token")
+
+            def to_https(_checkpoint, data, url=url, token=token):
+                return publish.publish_https(url, token, data)
+            targets.append((url, to_https))
+        return targets
+
+    @api.model
+    def _publish_pending(self):
+        """Publish the signed checkpoints not yet published, in number order,
+        to every target. Stops at the first failure, alerts the Owner and
+        Admins, and starts there again next time. Returns how many went out."""
+        cr = self.env.cr
+        number = None
+        try:
+            targets = self._publication_targets()
+            if not targets:
+                return 0
+            cr.execute("SELECT pg_try_advisory_xact_lock(hashtext('audit_trail.publish'))")
+            if not cr.fetchone()[0]:
+                return 0  # another worker is publishing
+            cr.execute("SELECT coalesce(last_published, 0) FROM audit_chain_state WHERE id = 1")
+            last = cr.fetchone()[0]
+            uuid, done = self._database_uuid(), 0
+            # sudo: checkpoints are not per-user records; all of them are published
+            for checkpoint in self.sudo().search([("number", ">", last)], order="number"):
+                number = checkpoint.number
+                data = publish.body(checkpoint._as_dict(uuid))
+                for _label, target in targets:
+                    target(checkpoint, data)
+                cr.execute("UPDATE audit_chain_state SET last_published = %s WHERE id = 1",
+                           [number])
+                done += 1
+            return done
+        except (publish.PublishError, UserError) as exc:
+            reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 (S3 client errors: reported, retried next time)
+            reason = f"{type(exc).__name__}: {exc}"
+        _logger.warning("audit checkpoint %s not published: %s", number or "", reason)
+        self.env["audit.alert"].raise_alert(
+            "checkpoint_unpublished", self.env._("A signed checkpoint was not published"),
+            self.env._("Checkpoint %(number)s could not be published outside the database: "
+                       "%(reason)s. It is tried again at the next verification.",
+                       number=number or "-", reason=reason),
+            severity="warning", key=str(number or "config"), dedupe_minutes=24 * 60)
+        self.invalidate_model(["published"])
+        return 0
+
+    def _publish_after_commit(self):
+        """Once the checkpoint is committed (never before: a checkpoint rolled
+        back must not be out there), on a cursor of its own."""
+        try:
+            with self.env.registry.cursor() as cr:
+                self.with_env(self.env(cr=cr))._publish_pending()
+        except Exception:
+            _logger.exception("publishing audit checkpoints failed")
 
     def _payload(self, uuid):
         self.ensure_one()
@@ -191,6 +294,7 @@ class AuditCheckpoint(models.Model):
         while Event._seal(wait=True):
             pass
         self._checkpoint_head()
+        self._publish_pending()  # now: after the uninstall, nothing is left to publish it
         lines = self._export_lines_all()
         folder = tools.config.get("audit_final_export_dir") or os.path.join(
             tools.config["data_dir"], "audit_trail", self.env.cr.dbname)

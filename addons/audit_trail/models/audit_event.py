@@ -16,7 +16,7 @@ from odoo.tools import SQL
 from odoo.addons.security_roles import actor
 from odoo.addons.security_roles.models.cursors import independent_cursor
 
-from ..lib import chain
+from ..lib import chain, digests
 from ..lib.scrub import FILTERED, is_secret_name
 from .audit_append_only import BigInteger
 
@@ -55,46 +55,20 @@ CHUNK = 5000
 
 
 def canonical_digest(alias, sequence):
-    """SQL: the SHA-256 (hex) of an event's content in the first form of the
-    chain (events sealed before `digest_v2_from`): all of it in one digest,
-    so a redacted event of that era cannot be checked."""
-    e = SQL.identifier(alias)
-    content = SQL(
-        "%(seq)s, %(e)s.event_time, %(e)s.category,"
-        " %(e)s.action, %(e)s.outcome, %(e)s.uid, %(e)s.login, %(e)s.ip, %(e)s.user_agent,"
-        " %(e)s.model, %(e)s.res_id, %(e)s.res_name, %(e)s.changes, %(e)s.details,"
-        " %(e)s.request_path", seq=sequence, e=e)
-    return SQL(
-        "encode(sha256(convert_to(CASE WHEN %(e)s.cid IS NULL AND %(e)s.record_cid IS NULL"
-        " THEN json_build_array(%(content)s)"
-        " ELSE json_build_array(%(content)s, %(e)s.cid, %(e)s.record_cid) END::text,"
-        " 'UTF8')), 'hex')", content=content, e=e)
+    """SQL: the single digest of an event sealed before `digest_v2_from`
+    (all of it: a redacted event of that era cannot be checked)."""
+    return SQL(digests.legacy(SQL.identifier(alias).code, "%(seq)s"), seq=sequence)
 
 
 def content_digest(alias):
-    """SQL: the SHA-256 (hex) of what redaction removes from an event. Kept
-    after a redaction: the event's digest still commits to the removed content."""
-    e = SQL.identifier(alias)
-    return SQL(
-        "encode(sha256(convert_to(json_build_array(%(e)s.action, %(e)s.outcome, %(e)s.uid,"
-        " %(e)s.login, %(e)s.ip, %(e)s.user_agent, %(e)s.model, %(e)s.res_id, %(e)s.res_name,"
-        " %(e)s.changes, %(e)s.details, %(e)s.request_path)::text, 'UTF8')), 'hex')", e=e)
+    """SQL: the digest of what redaction removes from an event."""
+    return SQL(digests.content(SQL.identifier(alias).code))
 
 
 def event_digest(alias, sequence, content):
-    """SQL: an event's digest (the one chained): what shows when it was due
-    for redaction (sequence, time, category), whose it is (its companies,
-    when it has any: redacted events stay within their companies), and the
-    digest of the rest. The single definition used by the sealer and by
-    verification."""
-    e = SQL.identifier(alias)
-    head = SQL("%(seq)s, %(e)s.event_time, %(e)s.category, %(content)s",
-               seq=sequence, e=e, content=content)
-    return SQL(
-        "encode(sha256(convert_to(CASE WHEN %(e)s.cid IS NULL AND %(e)s.record_cid IS NULL"
-        " THEN json_build_array(%(head)s)"
-        " ELSE json_build_array(%(head)s, %(e)s.cid, %(e)s.record_cid) END::text,"
-        " 'UTF8')), 'hex')", head=head, e=e)
+    """SQL: an event's digest (the one chained); see lib/digests.py."""
+    return SQL(digests.event(SQL.identifier(alias).code, "%(seq)s", "%(content)s"),
+               seq=sequence, content=content)
 
 
 def _keyword(query):
@@ -749,9 +723,11 @@ class AuditEvent(models.Model):
     def _cron_verify(self):
         # a checkpoint of what is about to be verified, then the events since
         # the last verified one; a full verification is one click away
-        if self.env["audit.checkpoint"]._private_key():
+        Checkpoint = self.env["audit.checkpoint"]
+        if Checkpoint._private_key():
+            Checkpoint._publish_pending()  # what an earlier run could not publish
             self._seal()
-            self.env["audit.checkpoint"]._checkpoint_head()
+            Checkpoint._checkpoint_head()  # published once committed
         self._verify_and_alert(incremental=True)
 
     # ------------------------------------------------------------------

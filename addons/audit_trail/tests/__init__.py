@@ -6,3 +6,4 @@ from . import test_siem
 from . import test_sentry
 from . import test_admin_outside
 from . import test_company
+from . import test_publication
