@@ -44,13 +44,18 @@ class ResUsers(models.Model):
         with cls.pool.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             user = env["res.users"].browse(uid).exists() if uid else env["res.users"]
+            account = user
             if login is None and user:
                 login = user.login
             elif login and not user:
-                login, typed = env["res.users"]._audit_login_label(login)
+                login, typed, account = env["res.users"]._audit_login_label(login)
                 details = {**(details or {}), **typed}
+            # the account the attempt was about: its company labels the event
+            # (Admins of other companies do not see who is being guessed at)
             env["audit.event"].log("authentication", action, outcome=outcome, user=user,
-                                   login=login, details=details, immediate=False)
+                                   login=login, details=details, immediate=False,
+                                   model="res.users" if account else None,
+                                   res_id=account[:1].id or None)
             env["audit.event"]._flush_buffer()
             if outcome == "failure" and login:
                 env["res.users"]._audit_check_failed_logins(login)
@@ -59,14 +64,16 @@ class ResUsers(models.Model):
     def _audit_login_label(self, login):
         """What audit events, and so alerts and webhooks, call a login typed at
         a prompt: an account's login as it is; for no account, a keyed digest
-        and the length typed, never the text. Returns (login, details)."""
+        and the length typed, never the text. Returns (login, details, the
+        account or no record)."""
         # active_test: an archived account's login is a login, not a typed secret
         Users = self.with_context(active_test=False)
-        if not login or Users.search_count(Users._get_login_domain(login), limit=1):
-            return login, {}
+        account = Users.search(Users._get_login_domain(login), limit=1) if login else Users
+        if not login or account:
+            return login, {}, account
         # sudo: the database secret keys the digest
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
-        return unknown_login_label(secret, login), {"login_length": len(login)}
+        return unknown_login_label(secret, login), {"login_length": len(login)}, account
 
     @api.model
     def _audit_check_failed_logins(self, login):

@@ -61,6 +61,36 @@ class TestEventCompanies(AuditCase):
         self.assertEqual((server.company_id, server.record_company_id), (none, none))
         self.assertEqual(companies[("unlink", self.user_b.id, self.admin_b.id)], (b, b))
 
+    def test_a_failed_login_belongs_to_the_company_of_the_account_it_names(self):
+        """Through the real login: an Admin of company A does not see who is
+        being guessed at in company B; a login that names no account
+        concerns the whole database."""
+        from odoo.exceptions import AccessDenied
+        env = {"interactive": False, "REMOTE_ADDR": "127.0.0.1"}
+        for login in (self.user_b.login, "no.such.account@example.com"):
+            try:
+                self.registry["res.users"]._login(
+                    self.env.cr.dbname, {"type": "password", "login": login,
+                                         "password": "not-the-password"}, env)
+            except AccessDenied:
+                pass
+            else:
+                self.fail("a wrong password logged in")
+        failures = self.events([("action", "=", "login"), ("outcome", "=", "failure")])
+        named = failures.filtered(lambda e: e.login == self.user_b.login)
+        unknown = failures - named
+        self.assertEqual(len(named), 1)
+        self.assertEqual(len(unknown), 1)
+        self.assertEqual((named.model, named.res_id, named.record_company_id),
+                         ("res.users", self.user_b.id, self.company_b))
+        self.assertFalse(unknown.record_company_id or unknown.company_id)
+        self.assertFalse(unknown.res_id)
+        for admin, sees_named in ((self.admin_a, False), (self.admin_b, True)):
+            with self.subTest(admin=admin.login):
+                visible = self.Event.with_user(admin).search([("id", "in", failures.ids)])
+                self.assertEqual(named in visible, sees_named)
+                self.assertIn(unknown, visible)
+
     def test_admins_read_only_their_companies_events(self):
         a, b = self.company_a.id, self.company_b.id
         for action, cid, record_cid in (("c.a", a, None), ("c.a.rec", None, a), ("c.aa", a, a),
