@@ -681,8 +681,9 @@ class AuditEvent(models.Model):
             PURGE_ACTION, str(anchor_sequence), anchor_hash))
         return bool(cr.fetchone())
 
-    @api.model
     def action_verify_chain(self):
+        """The Verify Chain button (with or without selected events: the whole
+        chain is verified) and menu."""
         self.check_access("read")
         result = self.sudo()._verify_and_alert()  # sudo: the chain is checked whole
         if result:

@@ -91,8 +91,13 @@ class TestAppendOnlyChain(AuditCase):
         self.assertEqual(self.Event._verify(), {"sequence": first, "reason": "missing"})
 
     def test_verify_action_reports_and_alerts(self):
+        from odoo.api import call_kw
         result = self.Event.with_user(self.admin).action_verify_chain()
         self.assertEqual(result["params"]["type"], "success")
+        # as the list's header button calls it: with the selected ids, or none
+        for ids in ([], self.events().ids[:2]):
+            result = call_kw(self.Event.with_user(self.admin), "action_verify_chain", [ids], {})
+            self.assertEqual(result["params"]["type"], "success")
         target = self.seq("chain.test.4")
         self.sql("UPDATE audit_event SET details = '{}' WHERE sequence = %s", target)
         result = self.Event.with_user(self.admin).action_verify_chain()
