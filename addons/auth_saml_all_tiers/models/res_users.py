@@ -1,7 +1,6 @@
 import contextlib
 import contextvars
 import hashlib
-import hmac
 import logging
 import math
 import random
@@ -17,6 +16,7 @@ from odoo.http import request
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_users import Users as BaseUsers
+from odoo.addons.security_roles.login_label import unknown_login_label
 from odoo.addons.security_roles.roles import role_rank
 
 from ..lib import throttle
@@ -206,13 +206,9 @@ class ResUsers(models.Model):
     def _throttle_unknown_label(self, login):
         """What the counters call a login no user has: a keyed digest, never
         the text (people type their password into the login field)."""
-        login = throttle.login_key(login)
-        if not login:
-            return None
         # sudo: the database secret keys the digest
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
-        digest = hmac.new(secret.encode(), login.encode(), hashlib.sha256).hexdigest()[:12]
-        return f"unknown login #{digest}"
+        return unknown_login_label(secret, login)
 
     @classmethod
     def _throttle_reserve(cls, keys):
