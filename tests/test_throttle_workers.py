@@ -46,6 +46,17 @@ def two_workers(log):
                     f"--logfile={log}")
 
 
+def full_api_key(login):
+    """(uid, a new full-scope API key) of `login` in the demo database
+    (bench/make_keys.py)."""
+    keys = json.loads(subprocess.run(
+        [sys.executable, os.path.join(os.environ["SUITE_ROOT"], "bench", "make_keys.py"),
+         os.environ["SUITE_ODOO_CONF"], os.environ["SUITE_DEMO_DB"], login],
+        env=dict(os.environ, PYTHONPATH=os.environ["ODOO_HOME"]), check=True,
+        capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    return keys["uid"], keys["full"]
+
+
 def served_by(log, path):
     return set(re.findall(rf"^\S+ \S+ (\d+) INFO \S+ werkzeug: .*POST {re.escape(path)}",
                           log.read_text(), re.M))
@@ -102,12 +113,7 @@ def test_guessing_the_owners_password_locks_out_nobody_but_the_guesser(
     with demo_db.cursor() as cr:
         set_params(cr, {"auth_throttle.login_source.free": "1000", "base.login_cooldown_after": "0"})
     login, password = next((lg, pw) for role, lg, pw in demo_logins if role == "Owner")
-    keys = json.loads(subprocess.run(
-        [sys.executable, os.path.join(os.environ["SUITE_ROOT"], "bench", "make_keys.py"),
-         os.environ["SUITE_ODOO_CONF"], os.environ["SUITE_DEMO_DB"], login],
-        env=dict(os.environ, PYTHONPATH=os.environ["ODOO_HOME"]), check=True,
-        capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    uid, api_key = keys["uid"], keys["full"]
+    uid, api_key = full_api_key(login)
     attacker, owner_address = "127.0.0.2", "127.0.0.1"
     log = tmp_path / "odoo.log"
     with two_workers(log) as live:
@@ -205,12 +211,7 @@ def test_guesses_from_many_addresses_never_fail_the_users_api_key(throttle_state
     concurrently, and no call fails for it (no serialization error reaches a
     client, and the key is always accepted)."""
     login = next(lg for role, lg, pw in demo_logins if role == "Editor")
-    keys = json.loads(subprocess.run(
-        [sys.executable, os.path.join(os.environ["SUITE_ROOT"], "bench", "make_keys.py"),
-         os.environ["SUITE_ODOO_CONF"], os.environ["SUITE_DEMO_DB"], login],
-        env=dict(os.environ, PYTHONPATH=os.environ["ODOO_HOME"]), check=True,
-        capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    uid, api_key = keys["uid"], keys["full"]
+    uid, api_key = full_api_key(login)
     log = tmp_path / "odoo.log"
     with two_workers(log) as live:
         server = server_of(live)

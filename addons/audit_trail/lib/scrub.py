@@ -1,6 +1,4 @@
 """What must never reach an audit event or an error report. Plain Python, no Odoo."""
-import hashlib
-import hmac
 import re
 
 FILTERED = "[Filtered]"
@@ -117,13 +115,3 @@ def scrub(value, depth=0):
         return scrub_text(value)
     return value
 
-
-def unknown_login_label(secret, login):
-    """What the trail calls a login no account has: a digest keyed with the
-    database secret, never the text (people type their password into the
-    login field). The same label as auth_saml_all_tiers' throttle counters."""
-    login = (login or "").strip().lower()
-    if not login:
-        return None
-    digest = hmac.new(secret.encode(), login.encode(), hashlib.sha256).hexdigest()[:12]
-    return f"unknown login #{digest}"

@@ -2,9 +2,8 @@ from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import AccessDenied
 from odoo.tools import SQL
 
+from odoo.addons.security_roles.login_label import unknown_login_label
 from odoo.addons.security_roles.models.res_users import _touches_groups
-
-from ..lib.scrub import unknown_login_label
 
 DEFAULT_FAILED_LOGIN_THRESHOLD = 5
 DEFAULT_FAILED_LOGIN_WINDOW = 10  # minutes

@@ -1,6 +1,16 @@
+from unittest.mock import patch
+
 from odoo.tests.common import TransactionCase
 
 from odoo.addons.security_roles.tests.common import role_users
+
+# the tests' checkpoint signing key (AUDIT_SIGNING_KEY)
+SIGNING_SEED = "GQ6MY0mTuJc1Jhx9Uk4N3m8cFHI1dTybVK0uHS3w9pY="
+
+
+def signing_key():
+    """A patch: checkpoints are signed with SIGNING_SEED while it is on."""
+    return patch.dict("os.environ", {"AUDIT_SIGNING_KEY": SIGNING_SEED})
 
 
 def last_event_id(env):

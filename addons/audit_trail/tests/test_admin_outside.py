@@ -23,8 +23,8 @@ from odoo.addons.security_roles.tests.common import (
 from ..lib import chain
 from ..models import audit_event as audit_event_module
 from ..models.audit_retention import SEED_DAYS
+from .common import signing_key
 
-SEED = "GQ6MY0mTuJc1Jhx9Uk4N3m8cFHI1dTybVK0uHS3w9pY="
 # context keys an RPC caller may send, hoping one switches a check off
 HOSTILE_CONTEXTS = ({}, {"_force_unlink": True}, {"module_uninstall": True},
                     {"install_mode": True}, {"active_test": False, "tracking_disable": True})
@@ -81,7 +81,7 @@ class TestAuditAgainstAdmin(RoleRpc, HttpCase):
     def test_append_only_for_everyone(self):
         """Every append-only model of the registry, every write path, every
         context flag, even after the Owner grants Admins unlink on it."""
-        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": SEED}):
+        with signing_key():
             self.Event.log("security_event", "before.attack")
             self.Event._seal()
             self.env["audit.checkpoint"]._checkpoint_head()
@@ -253,7 +253,7 @@ class TestAuditAgainstAdmin(RoleRpc, HttpCase):
         # and the whole chain exported outside the database
         self.Event.log("security_event", "history")
         folder = os.path.join(config["data_dir"], "audit_trail", "test-export")
-        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": SEED}), \
+        with signing_key(), \
                 patch.dict(config.options, {"audit_final_export_dir": folder}):
             path = self.env["audit.checkpoint"].with_user(self.owner)._final_export()
         self.addCleanup(os.unlink, path)

@@ -1,7 +1,7 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from .common import AuditCase
+from .common import SIGNING_SEED, AuditCase, signing_key
 
 
 @tagged("post_install", "-at_install")
@@ -111,13 +111,9 @@ class TestAppendOnlyChain(AuditCase):
 
 @tagged("post_install", "-at_install")
 class TestCheckpoints(AuditCase):
-    SEED = "GQ6MY0mTuJc1Jhx9Uk4N3m8cFHI1dTybVK0uHS3w9pY="
-
     def test_signed_checkpoints_and_export(self):
-        from unittest.mock import patch
-
         from ..lib import chain
-        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED}):
+        with signing_key():
             Checkpoint = self.env["audit.checkpoint"]
             self.Event.log("security_event", "cp.1")
             self.Event._seal()
@@ -152,10 +148,8 @@ class TestCheckpoints(AuditCase):
         return Checkpoint.search([("number", "!=", False)], order="number")
 
     def test_checkpoints_are_numbered_and_chained(self):
-        from unittest.mock import patch
-
         from ..lib import chain
-        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED}):
+        with signing_key():
             checkpoints = self.signed_checkpoints(4)
             numbers = checkpoints.mapped("number")
             self.assertEqual(numbers, list(range(numbers[0], numbers[0] + len(numbers))))
@@ -168,8 +162,7 @@ class TestCheckpoints(AuditCase):
             self.assertEqual(chain.verify_export(lines), [])
 
     def test_sql_tampering_of_checkpoints_detected(self):
-        from unittest.mock import patch
-        with patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED}):
+        with signing_key():
             checkpoints = self.signed_checkpoints(4)
             second, third, last = checkpoints[-3], checkpoints[-2], checkpoints[-1]
             tamperings = {
@@ -204,14 +197,9 @@ class TestCheckpoints(AuditCase):
 
 @tagged("post_install", "-at_install")
 class TestIncrementalVerification(AuditCase):
-    SEED = TestCheckpoints.SEED
-
     def setUp(self):
         super().setUp()
-        from unittest.mock import patch
-        patcher = patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.startPatcher(signing_key())
         for i in range(5):
             self.Event.log("security_event", f"old.{i}")
         self.Event._cron_verify()  # a checkpoint, verified: the next run starts there
@@ -275,22 +263,17 @@ class TestIncrementalVerification(AuditCase):
 class TestOffDatabaseVerifier(AuditCase):
     """lib/verify.py, the auditor's command: the database's chain against the
     published checkpoints and the public key, trusting nothing else there."""
-    SEED = TestCheckpoints.SEED
 
     def setUp(self):
         super().setUp()
-        from unittest.mock import patch
-
         from ..lib import chain
-        patcher = patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.startPatcher(signing_key())
         Checkpoint = self.env["audit.checkpoint"]
         for i in range(3):
             self.Event.log("security_event", f"offdb.{i}", details={"i": i})
             self.Event._seal()
             Checkpoint._checkpoint_head()
-        self.public_pem = chain.public_key_pem(chain.load_private_key(self.SEED))
+        self.public_pem = chain.public_key_pem(chain.load_private_key(SIGNING_SEED))
         self.published = self.verify_module().load_published(Checkpoint._export_lines())
 
     def verify_module(self):

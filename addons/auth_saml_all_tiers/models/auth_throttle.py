@@ -56,25 +56,27 @@ class AuthThrottle(models.Model):
         return policy
 
     @api.model
-    def _state(self, keys):
-        """(seconds before an attempt through these (kind, key) counters may be
-        checked, the (kind, key) pairs that have a counter)"""
-        keys = [(kind, key) for kind, key in keys if key]
-        if not keys:
-            return 0, set()
+    def _counters(self, keys):
+        """[(kind, failures, last_failure, locked_until)] of the counters these
+        (kind, key) pairs have (keys: not empty)."""
         self.env.cr.execute(SQL(
-            "SELECT kind, key, failures, last_failure, locked_until FROM auth_throttle"
+            "SELECT kind, failures, last_failure, locked_until FROM auth_throttle"
             " WHERE (kind, key) IN %s", tuple(keys)))
-        rows = self.env.cr.fetchall()
-        now = datetime.utcnow()
-        wait = max([throttle.retry_after(failures, last, locked, now, self._policy(kind))
-                    for kind, _key, failures, last, locked in rows], default=0)
-        return wait, {(kind, key) for kind, key, *_rest in rows}
+        return self.env.cr.fetchall()
 
     @api.model
     def _retry_after(self, keys):
-        """Seconds before an attempt for these (kind, key) pairs may be checked."""
-        return self._state(keys)[0]
+        """Seconds before an attempt through these (kind, key) counters may be
+        checked. The check of the two-factor throttle, whose attempts are
+        counted after the fact (_record_failure, _record_success); a password
+        attempt is reserved instead (_reserve, _settle)."""
+        keys = [(kind, key) for kind, key in keys if key]
+        if not keys:
+            return 0
+        rows = self._counters(keys)
+        now = datetime.utcnow()
+        return max([throttle.retry_after(failures, last, locked, now, self._policy(kind))
+                    for kind, failures, last, locked in rows], default=0)
 
     @api.model
     def _reserve(self, keys):
@@ -92,12 +94,10 @@ class AuthThrottle(models.Model):
         for kind, key in keys:
             self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                                     f"auth_throttle:{kind}:{key}"))
-        self.env.cr.execute(SQL(
-            "SELECT kind, failures, last_failure, locked_until FROM auth_throttle"
-            " WHERE (kind, key) IN %s", tuple(keys)))
+        rows = self._counters(keys)
         now = datetime.utcnow()
         wait = 0
-        for kind, failures, last, locked in self.env.cr.fetchall():
+        for kind, failures, last, locked in rows:
             policy = self._policy(kind)
             wait = max(wait, throttle.retry_after(failures, last, locked, now, policy))
             if throttle.locks(failures, policy) and not locked and last \

@@ -1,7 +1,7 @@
 import contextlib
 import contextvars
+import functools
 import hashlib
-import hmac
 import logging
 import math
 import random
@@ -11,12 +11,13 @@ import time
 import psycopg2.errors
 from passlib.context import CryptContext
 
-from odoo import SUPERUSER_ID, Command, api, fields, models
+from odoo import SUPERUSER_ID, Command, _, api, fields, models
 from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.http import request
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_users import Users as BaseUsers
+from odoo.addons.security_roles.login_label import unknown_login_label
 from odoo.addons.security_roles.roles import role_rank
 
 from ..lib import throttle
@@ -206,13 +207,9 @@ class ResUsers(models.Model):
     def _throttle_unknown_label(self, login):
         """What the counters call a login no user has: a keyed digest, never
         the text (people type their password into the login field)."""
-        login = throttle.login_key(login)
-        if not login:
-            return None
         # sudo: the database secret keys the digest
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
-        digest = hmac.new(secret.encode(), login.encode(), hashlib.sha256).hexdigest()[:12]
-        return f"unknown login #{digest}"
+        return unknown_login_label(secret, login)
 
     @classmethod
     def _throttle_reserve(cls, keys):
@@ -253,7 +250,8 @@ class ResUsers(models.Model):
     def _throttle_refusal_for(cls, login, wait):
         _logger.warning("password check for %s refused: throttled for %.0f s",
                         repr(login) if login else "an unknown login", wait)
-        denied = AccessDenied(_lt_wait(math.ceil(wait)))
+        denied = AccessDenied(_("Too many failed logins. Try again in %s seconds.",
+                                math.ceil(wait)))
         denied.throttled = True  # callers that word their own refusal keep this one
         return denied
 
@@ -307,12 +305,6 @@ class _Attempt:
         self.keys, self.wait, self.settled = keys, wait, False
 
 
-def _lt_wait(seconds):
-    from odoo.tools.translate import _
-    return _("Too many failed logins. Try again in %s seconds.", seconds)
-
-
-_DUMMY_HASH = []
 MAX_PASSWORD_SIZE = 4096  # passlib's: longer ones are never a user's password
 
 
@@ -323,13 +315,18 @@ def _plausible_password(password):
     return isinstance(password, str) and 0 < len(password) <= MAX_PASSWORD_SIZE
 
 
+@functools.cache
+def _dummy_hash():
+    """A bcrypt-12 hash of a random password, made once per process."""
+    return CryptContext(["bcrypt_sha256"], bcrypt_sha256__rounds=BCRYPT_COST).hash(
+        secrets.token_urlsafe(16))
+
+
 def _dummy_verify(password):
     """Spend the time of a real password check (bcrypt-12) on nothing."""
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(CryptContext(["bcrypt_sha256"], bcrypt_sha256__rounds=BCRYPT_COST)
-                           .hash(secrets.token_urlsafe(16)))
+    dummy = _dummy_hash()
     with contextlib.suppress(Exception):
-        CryptContext(["bcrypt_sha256"]).verify(password or "", _DUMMY_HASH[0])
+        CryptContext(["bcrypt_sha256"]).verify(password or "", dummy)
 
 
 class ResUsersSaml(models.Model):

@@ -38,6 +38,19 @@ class TestThrottle(TransactionCase):
         with patch.object(self.Users, "_auth_client", lambda _self: dict(info)):
             yield
 
+    @contextlib.contextmanager
+    def dummy_verify_calls(self):
+        """The passwords given to _dummy_verify (which still runs) within."""
+        calls = []
+        real = res_users_module._dummy_verify
+
+        def spy(password):
+            calls.append(password)
+            return real(password)
+
+        with patch.object(res_users_module, "_dummy_verify", spy):
+            yield calls
+
     def login(self, password, login="throttled.user", interactive=True):
         return self.Users.authenticate(
             self.env.cr.dbname, {"type": "password", "login": login, "password": password},
@@ -303,26 +316,12 @@ class TestThrottle(TransactionCase):
                                 password="invited-password")
         self.env.cr.execute("UPDATE res_users SET password = NULL WHERE id = %s", [invited.id])
         self.env.invalidate_all()
-        calls = []
-        real = res_users_module._dummy_verify
-
-        def spy(password):
-            calls.append(password)
-            return real(password)
-
-        with patch.object(res_users_module, "_dummy_verify", spy), self.client():
+        with self.dummy_verify_calls() as calls, self.client():
             self.denied("a-guess", login="invited.user")
         self.assertEqual(calls, ["a-guess"])
 
     def test_an_unknown_login_costs_a_password_check(self):
-        calls = []
-        real = res_users_module._dummy_verify
-
-        def spy(password):
-            calls.append(password)
-            return real(password)
-
-        with patch.object(res_users_module, "_dummy_verify", spy), self.client():
+        with self.dummy_verify_calls() as calls, self.client():
             self.denied("a-guess", login="no.such.user")
             self.assertEqual(calls, ["a-guess"], "as long as a real check: no enumeration")
             self.denied("wrong-password")
