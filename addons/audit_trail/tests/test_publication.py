@@ -14,8 +14,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from .common import AuditCase
-from .test_chain import TestCheckpoints
+from .common import SIGNING_SEED, AuditCase, signing_key
 
 S3_VARS = ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY")
 
@@ -42,15 +41,13 @@ def create_bucket(client, name, object_lock):
 
 
 class PublicationCase(AuditCase):
-    SEED = TestCheckpoints.SEED
+    SEED = SIGNING_SEED
 
     def setUp(self):
         super().setUp()
         from ..lib import chain, publish, verify
         self.chain, self.publish, self.verify = chain, publish, verify
-        patcher = patch.dict("os.environ", {"AUDIT_SIGNING_KEY": self.SEED})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.startPatcher(signing_key())
         self.Checkpoint = self.env["audit.checkpoint"]
         self.public_pem = chain.public_key_pem(chain.load_private_key(self.SEED))
         self.uuid = self.Checkpoint._database_uuid()

@@ -3,6 +3,8 @@ import logging
 import time
 from datetime import timezone
 
+import psycopg2.errors
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessDenied, AccessError
 from odoo.http import request
@@ -116,11 +118,17 @@ class ResUsersApikeys(models.Model):
         now = time.time()
         if now - _last_use_written.get((self.env.cr.dbname, key_id), 0) < LAST_USE_PRECISION:
             return
-        # its own cursor: the calling transaction may be read-only or fail
-        with independent_cursor(self.env) as cr:
-            if cr is None:
-                return
-            _last_use_written[(self.env.cr.dbname, key_id)] = now
-            cr.execute(SQL(
-                "UPDATE %s SET security_last_use = now() at time zone 'utc' WHERE id = %s",
-                SQL.identifier(self._table), key_id))
+        # its own cursor: the calling transaction may be read-only or fail.
+        # Best effort: a call of the same key in another worker writing it at
+        # the same moment wins (the call itself must never fail for this)
+        try:
+            with independent_cursor(self.env) as cr:
+                if cr is None:
+                    return
+                _last_use_written[(self.env.cr.dbname, key_id)] = now
+                cr.execute(SQL(
+                    "UPDATE %(table)s SET security_last_use = now() at time zone 'utc'"
+                    " WHERE id = (SELECT id FROM %(table)s WHERE id = %(id)s"
+                    " FOR UPDATE SKIP LOCKED)", table=SQL.identifier(self._table), id=key_id))
+        except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
+            _logger.debug("API key %s: its last use is being written by another call", key_id)
