@@ -20,9 +20,11 @@ class ResUsers(models.Model):
         login = credential.get("login")
         try:
             auth_info = super()._login(db, credential, user_agent_env)
-        except AccessDenied:
-            cls._audit_authentication(db, "login", "failure", login=login,
-                                      details={"credential": credential.get("type")})
+        except AccessDenied as denied:
+            details = {"credential": credential.get("type")}
+            if getattr(denied, "throttled", False):  # refused before any password check
+                details["throttled"] = True
+            cls._audit_authentication(db, "login", "failure", login=login, details=details)
             raise
         cls._audit_authentication(db, "login", "success", login=login, uid=auth_info["uid"],
                                   details={"method": auth_info.get("auth_method")})

@@ -1,4 +1,5 @@
 import contextlib
+import json
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -116,6 +117,12 @@ class TestThrottle(TransactionCase):
             self.assertGreater(locked_until, datetime.utcnow() + timedelta(minutes=14))
             self.age_failures(3600)  # the delay has long passed; the lockout has not
             self.assertIn(THROTTLED, self.denied("the-right-password"))
+        if "audit.event" in self.env:  # the audit tells a refusal from a wrong password
+            self.env["audit.event"]._flush_buffer()
+            last = self.env["audit.event"].sudo().search(
+                [("action", "=", "login"), ("login", "=", "throttled.user")], limit=1,
+                order="id desc")
+            self.assertEqual(json.loads(last.details).get("throttled"), True)
 
     def test_a_lockout_leaves_other_sources_known_devices_and_api_keys_open(self):
         key = self.env["res.users.apikeys"].with_user(self.user)._generate(
