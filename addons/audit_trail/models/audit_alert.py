@@ -37,6 +37,7 @@ class AuditAlert(models.Model):
                              default="new", required=True, tracking=True)
     webhook_status = fields.Char(readonly=True)
 
+    @api.private  # the code records events; nobody over RPC
     @api.model
     def raise_alert(self, code, title, message, severity="warning", key=None, dedupe_minutes=60):
         """Notify the Owner and Admins (inbox and e-mail) and the webhook, once

@@ -218,6 +218,7 @@ class AuditEvent(models.Model):
     # ------------------------------------------------------------------
     # The API every module uses
     # ------------------------------------------------------------------
+    @api.private  # the code records events; nobody over RPC
     @api.model
     def log(self, category, action, *, outcome="success", model=None, res_id=None,
             res_name=None, changes=None, details=None, user=None, login=None, immediate=None):

@@ -8,3 +8,4 @@ from . import test_owner_rpc
 from . import test_tours
 from . import test_admin_not_root
 from . import test_admin_not_root_http
+from . import test_rpc_surface
