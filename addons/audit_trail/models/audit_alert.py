@@ -46,9 +46,12 @@ class AuditAlert(models.Model):
         # recipients are the Owner and Admins, never chosen by the caller
         Alert = self.sudo()
         if key and dedupe_minutes:
+            # (bounded on both sides: an alert dated in the future, planted in
+            # SQL, must not silence every alert of its kind)
+            now = fields.Datetime.now()
             recent = Alert.search([("code", "=", code), ("key", "=", key),
-                                   ("create_date", ">=", fields.Datetime.now()
-                                    - timedelta(minutes=dedupe_minutes))], limit=1)
+                                   ("create_date", ">=", now - timedelta(minutes=dedupe_minutes)),
+                                   ("create_date", "<=", now)], limit=1)
             if recent:
                 return recent
         with actor.flag(_RAISING):

@@ -92,10 +92,16 @@ class AuditCheckpoint(models.Model):
         sequence, head, last_number, v2_from = cr.fetchone()
         first = self.search([("number", "!=", False)], order="number", limit=1)
         v2_from = first.digest_v2_from if first else v2_from  # signed once, kept
-        cr.execute("SELECT max(sequence) FROM audit_checkpoint")
-        if not sequence or (cr.fetchone()[0] or 0) >= sequence:
+        if not sequence:
             return False
         uuid = self._database_uuid()
+        # signed already: a checkpoint of this very head that verifies (not
+        # merely a later sequence: a row planted far ahead would stop signing)
+        pem = chain.public_key_pem(key)
+        for existing in self.search([("sequence", "=", sequence), ("hash", "=", head),
+                                     ("key_id", "=", chain.key_id(pem))]):
+            if chain.verify_signature(pem, existing._payload(uuid), existing.signature or ""):
+                return False
         previous = self.search([], order="number desc nulls last, sequence desc", limit=1)
         prev = chain.checkpoint_digest(previous._payload(uuid), previous.signature) \
             if previous else chain.GENESIS
@@ -230,7 +236,8 @@ class AuditCheckpoint(models.Model):
               FROM audit_checkpoint c
               JOIN audit_chain_state s ON s.id = 1
               LEFT JOIN audit_event e ON e.sequence = c.sequence
-             WHERE c.sequence > s.anchor_sequence AND e.hash IS DISTINCT FROM c.hash
+             WHERE c.sequence > s.anchor_sequence
+               AND (c.hash IS NULL OR e.hash IS DISTINCT FROM c.hash)
              ORDER BY c.sequence LIMIT 1
         """)
         row = cr.fetchone()
@@ -240,11 +247,22 @@ class AuditCheckpoint(models.Model):
         if not key:
             return None
         pem, uuid = chain.public_key_pem(key), self._database_uuid()
-        checkpoints = self.search([("key_id", "=", chain.key_id(pem))],
+        current = chain.key_id(pem)
+        # every checkpoint, whatever key it says signed it: those of the
+        # current key must verify; an earlier key's numbered ones are vouched
+        # for by the links from the current key's after them, and the last
+        # one must be the current key's (a rewrite of them all shows there)
+        # (the first checkpoints, before numbering, link nothing: only the
+        # current key's are checked, as before)
+        checkpoints = self.search(["|", ("number", "!=", False), ("key_id", "=", current)],
                                   order="number asc nulls first, sequence asc")
         records = [cp._as_dict(uuid) for cp in checkpoints]
-        problems = chain.checkpoint_problems(records, pem)
         numbered = [record for record in records if record["number"]]
+        earlier = {record["number"] for record in numbered if record["key_id"] != current}
+        problems = [(label, reason) for label, reason in chain.checkpoint_problems(records, pem)
+                    if not (reason == "signature" and label in earlier)]
+        if numbered and numbered[-1]["key_id"] != current:
+            problems.append((numbered[-1]["number"], "signature"))
         cr.execute("SELECT coalesce(last_checkpoint, 0) FROM audit_chain_state WHERE id = 1")
         last_number = cr.fetchone()[0]
         if numbered and numbered[0]["number"] != 1:

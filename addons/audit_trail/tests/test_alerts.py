@@ -75,6 +75,18 @@ class TestAlerts(AuditCase):
         alert = self.env["audit.alert"].raise_alert("embargo_breached", "Embargo", "again")
         self.assertEqual(alert.webhook_status, "failed: ConnectionError")
 
+    def test_an_alert_planted_in_the_future_silences_nothing(self):
+        Alert = self.env["audit.alert"]
+        Alert.raise_alert("chain_broken", "Broken", "first", key="18")
+        self.assertEqual(len(Alert.search([("code", "=", "chain_broken"), ("key", "=", "18")])), 1)
+        Alert.raise_alert("chain_broken", "Broken", "again", key="18")  # deduplicated
+        self.assertEqual(len(Alert.search([("code", "=", "chain_broken"), ("key", "=", "18")])), 1)
+        self.env.cr.execute("UPDATE audit_alert SET create_date = '2100-01-01'"
+                            " WHERE code = 'chain_broken' AND key = '18'")
+        Alert.invalidate_model()
+        Alert.raise_alert("chain_broken", "Broken", "third", key="18")
+        self.assertEqual(len(Alert.search([("code", "=", "chain_broken"), ("key", "=", "18")])), 2)
+
     def test_repeated_failed_logins_alert_names_the_known_login(self):
         Users = self.env.registry["res.users"]
         for _ in range(4):

@@ -181,6 +181,18 @@ class TestCheckpoints(AuditCase):
                 "a checkpoint's signing time altered": (
                     "UPDATE audit_checkpoint SET signed_at = signed_at - interval '1 day'"
                     " WHERE id = %s", [second.id]),
+                "every checkpoint passed off as another key's": (
+                    "WITH state AS (UPDATE audit_chain_state SET last_checkpoint = 0)"
+                    " UPDATE audit_checkpoint SET key_id = '0000', signature = 'AAAA',"
+                    " prev = 'ff', signed_at = '2020-01-01' WHERE number IS NOT NULL", []),
+                "the last checkpoint passed off as another key's": (
+                    "UPDATE audit_checkpoint SET key_id = '0000' WHERE id = %s", [last.id]),
+                "a checkpoint planted past the head, without a hash": (
+                    "INSERT INTO audit_checkpoint (sequence, hash, key_id, signed_at)"
+                    " VALUES (999999999999, NULL, 'none', now())", []),
+                "a numbered checkpoint planted past the head": (
+                    "INSERT INTO audit_checkpoint (number, sequence, hash, key_id, signed_at)"
+                    " VALUES (%s, 999999999999, NULL, 'none', now())", [last.number + 1]),
             }
             for name, (query, args) in tamperings.items():
                 with self.subTest(tampering=name):
@@ -189,7 +201,12 @@ class TestCheckpoints(AuditCase):
                     self.env["audit.checkpoint"].invalidate_model()
                     result = self.Event._verify()
                     self.assertIsNotNone(result, name)
-                    self.assertTrue(result["reason"].startswith("checkpoint"), result)
+                    self.assertTrue(result["reason"] in ("missing", "checkpoint")
+                                    or result["reason"].startswith("checkpoint"), result)
+                    # and checkpointing goes on: the next head is signed
+                    self.Event.log("security_event", "after.tampering")
+                    self.Event._seal()
+                    self.assertTrue(self.env["audit.checkpoint"]._checkpoint_head(), name)
                     self.env.cr.execute("ROLLBACK TO SAVEPOINT tamper")
                     self.env["audit.checkpoint"].invalidate_model()
             self.assertIsNone(self.Event._verify())
