@@ -22,11 +22,12 @@ import os
 import sys
 
 try:
-    from . import chain, digests, publish
+    from . import chain, digests, proofs, publish
 except ImportError:  # run as a script: this folder
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import chain
     import digests
+    import proofs
     import publish
 
 # the digests as the module seals them, recomputed by PostgreSQL from the rows
@@ -44,9 +45,12 @@ def load_published(lines):
                                           r["sequence"]))
 
 
-def verify_database(cr, published, public_pem):
+def verify_database(cr, published, public_pem, floors=None):
     """Problems found (a list of strings; empty: the chain holds). `cr`: a
-    DB-API cursor on the database; `published`: checkpoint records."""
+    DB-API cursor on the database; `published`: checkpoint records;
+    `floors`: {category: shortest retention in days} of the server (the
+    security guide's by default)."""
+    floors = floors or dict(proofs.SEED_FLOOR_DAYS)
     problems = [f"checkpoint {label}: {reason}"
                 for label, reason in chain.checkpoint_problems(published, public_pem)]
     if not published:
@@ -68,14 +72,17 @@ def verify_database(cr, published, public_pem):
                    CASE WHEN e.content_digest IS NULL THEN {LEGACY_DIGEST}
                         ELSE {EVENT_DIGEST} END,
                    CASE WHEN e.content_digest IS NULL OR coalesce(e.redacted, false) THEN NULL
-                        ELSE {CONTENT_DIGEST} END, e.content_digest
+                        ELSE {CONTENT_DIGEST} END, e.content_digest,
+                   {proofs.REDACTED_WITH_CONTENT}
               FROM audit_event e
              WHERE e.sequence > %s ORDER BY e.sequence LIMIT %s""", [after, BATCH])  # noqa: S608
         rows = cr.fetchall()
         if not rows:
             break
         for (seq, prev_hash, digest, hash_, redacted, legacy, digest_now, content_now,
-             content) in rows:
+             content, redacted_with_content) in rows:
+            if previous is None:
+                first_prev_hash = prev_hash
             if previous is not None:
                 if seq != previous[0] + 1:
                     problems.append(f"events {previous[0] + 1} to {seq - 1}: missing")
@@ -89,18 +96,57 @@ def verify_database(cr, published, public_pem):
                 problems.append(f"event {seq}: its content does not match its digest")
             if content_now is not None and content != content_now:
                 problems.append(f"event {seq}: its content does not match its digest")
+            if redacted_with_content:
+                problems.append(f"event {seq}: redacted, yet it holds content nothing vouches for")
             if seq in wanted:
                 held[seq] = hash_
             previous = (seq, hash_)
         after = rows[-1][0]
+    problems += retention_problems(cr, published, floors, v2_from, first,
+                                   first_prev_hash if previous else None)
     for record in published:
         if first is not None and record["sequence"] < first:
-            continue  # before the retained events (purged): vouched by signature only
+            continue  # before the retained events: their purge is checked above
         if held.get(record["sequence"]) != record["hash"]:
             problems.append(f"checkpoint {record.get('number') or record['sequence']}: the chain "
                             f"no longer holds its hash at sequence {record['sequence']}")
     if previous and published and previous[0] < max(r["sequence"] for r in published):
         problems.append(f"events after {previous[0]}: missing (a published checkpoint is later)")
+    return problems
+
+
+def retention_problems(cr, published, floors, v2_from, first, first_prev_hash):
+    """Redactions and the purge, checked as the module checks them (lib/proofs.py)."""
+    problems = []
+    cr.execute(proofs.undue_redaction_sql(floors), {"v2_from": v2_from,
+                                                     "redact": proofs.REDACT_ACTION})
+    undue = cr.fetchone()[0]
+    if undue is not None:
+        problems.append(f"event {undue}: redacted, and no redaction record shows it was due")
+    if first is None or first <= 1:
+        return problems
+    # the events before the first retained one are gone: a sealed purge
+    # record must name the anchor, and the purge must have been due
+    cr.execute("""
+        SELECT e.event_time FROM audit_event e
+         WHERE e.action = %s AND e.sequence > %s AND NOT coalesce(e.redacted, false)
+           AND e.details::jsonb ->> 'anchor_sequence' = %s
+           AND e.details::jsonb ->> 'anchor_hash' = %s
+         ORDER BY e.sequence LIMIT 1""", [proofs.PURGE_ACTION, first - 1, str(first - 1),
+                                          first_prev_hash])
+    row = cr.fetchone()
+    if not row:
+        problems.append(f"events before {first}: gone, and no purge record names them")
+        return problems
+    problem = proofs.purge_problem(first - 1, row[0],
+                                   [(r["sequence"], r["signed_at"]) for r in published],
+                                   min(floors.values()))
+    if problem:
+        problems.append(problem)
+    for record in published:
+        if record["sequence"] == first - 1 and record["hash"] != first_prev_hash:
+            problems.append(f"event {first}: not linked to checkpoint "
+                            f"{record.get('number') or record['sequence']} before it")
     return problems
 
 
@@ -173,6 +219,8 @@ def main(argv=None):
     parser.add_argument("--s3-endpoint", help="an S3-compatible endpoint (blank: AWS)")
     parser.add_argument("--s3-region")
     parser.add_argument("--public-key", required=True, help="the signing key's public PEM")
+    parser.add_argument("--retention-floor-days", type=int,
+                        help="the server's audit_retention_floor_days, if its odoo.conf sets one")
     parser.add_argument("--max-age-hours", type=float, default=48,
                         help="report a newest published checkpoint older than this (0: never)")
     args = parser.parse_args(argv)
@@ -195,7 +243,8 @@ def main(argv=None):
         try:
             conn.set_session(readonly=True)
             with conn.cursor() as cr:
-                problems += verify_database(cr, published, public_pem)
+                problems += verify_database(cr, published, public_pem,
+                                            proofs.floors(args.retention_floor_days))
         finally:
             conn.close()
         problems += freshness_problems(published, args.max_age_hours)

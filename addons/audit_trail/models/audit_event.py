@@ -11,12 +11,12 @@ import psycopg2.extensions
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
 from odoo.addons.security_roles import actor
 from odoo.addons.security_roles.models.cursors import independent_cursor
 
-from ..lib import chain, digests
+from ..lib import chain, digests, proofs
 from ..lib.scrub import FILTERED, is_secret_name
 from .audit_append_only import BigInteger
 
@@ -45,8 +45,8 @@ STATEMENT_KEYWORD = {str: re.compile(r"\s*([A-Za-z]+)").match,
                      bytes: re.compile(rb"\s*([A-Za-z]+)").match}
 INSERT_VALUES = "INSERT INTO audit_event (%s) VALUES " % ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
 INSERT_ROW = "(%s)" % ", ".join(["%s"] * len(INSERT_COLUMNS))
-PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
-REDACT_ACTION = "retention.redact"  # never redacted: it shows the redactions were due
+PURGE_ACTION = proofs.PURGE_ACTION  # never redacted: it explains the anchor
+REDACT_ACTION = proofs.REDACT_ACTION  # never redacted: it shows the redactions were due
 KEPT_ACTIONS = (PURGE_ACTION, REDACT_ACTION)
 SEAL_BATCH = 5000
 SEAL_BUDGET = 60  # seconds a weakening waits for its event to be sealed
@@ -479,6 +479,11 @@ class AuditEvent(models.Model):
         # the login snapshot of events recorded with a user id only
         cr.execute(SQL("UPDATE audit_event e SET login = u.login FROM res_users u"
                        " WHERE e.id = ANY(%s) AND e.login IS NULL AND u.id = e.uid", ids))
+        # nothing is sealed as having happened later than its sealing (a
+        # redaction record dated ahead would vouch for redactions not yet due)
+        now = fields.Datetime.now()
+        cr.execute(SQL("UPDATE audit_event SET event_time = %s WHERE id = ANY(%s)"
+                       " AND event_time > %s", now, ids, now))
         numbered = SQL(", ").join(SQL("(%s, %s)", id_, last_sequence + n)
                                   for n, id_ in enumerate(ids, 1))
         cr.execute(SQL(
@@ -509,9 +514,9 @@ class AuditEvent(models.Model):
         cr = self.env.cr
         cr.execute("SELECT count(*) FROM audit_event WHERE sequence IS NULL")
         remaining = cr.fetchone()[0]
+        # (checkpoints are signed, and published, by the hourly job: one a
+        # minute would be a published object a minute)
         self.env["ir.cron"]._notify_progress(done=sealed, remaining=remaining)
-        if not remaining:
-            self.env["audit.checkpoint"]._checkpoint_head()
 
     # ------------------------------------------------------------------
     # Verification
@@ -644,31 +649,9 @@ class AuditEvent(models.Model):
         force and the sequences it redacted; its cutoff must be at least that
         many days before its own time, and that many days no fewer than the
         retention floor of this server."""
-        from .audit_retention import retention_floor  # noqa: PLC0415 (imports this module)
-        floors = SQL(", ").join(SQL("(%s, %s)", category, retention_floor(category))
-                                for category, _label in CATEGORIES)
-        self.env.cr.execute(SQL("""
-            WITH records AS MATERIALIZED (
-                SELECT r.sequence, r.details::jsonb ->> 'category' AS category,
-                       (r.details::jsonb ->> 'first')::bigint AS first,
-                       (r.details::jsonb ->> 'last')::bigint AS last,
-                       (r.details::jsonb ->> 'cutoff')::timestamp AS cutoff
-                  FROM audit_event r
-                  JOIN (VALUES %(floors)s) AS f(category, days)
-                    ON f.category = r.details::jsonb ->> 'category'
-                 WHERE r.action = %(redact)s AND r.sequence >= %(v2_from)s
-                   AND NOT coalesce(r.redacted, false)
-                   AND (r.details::jsonb ->> 'days')::int >= f.days
-                   AND (r.details::jsonb ->> 'cutoff')::timestamp
-                       <= r.event_time - make_interval(days => (r.details::jsonb ->> 'days')::int))
-            SELECT min(e.sequence)
-              FROM audit_event e
-             WHERE e.redacted AND e.sequence >= %(v2_from)s
-               AND NOT EXISTS (SELECT 1 FROM records r
-                                WHERE r.category = e.category AND r.sequence > e.sequence
-                                  AND e.sequence BETWEEN r.first AND r.last
-                                  AND r.cutoff > e.event_time)
-        """, v2_from=v2_from, floors=floors, redact=REDACT_ACTION))
+        floors = proofs.floors(config.get("audit_retention_floor_days"))
+        self.env.cr.execute(SQL(proofs.undue_redaction_sql(floors), v2_from=v2_from,
+                                redact=REDACT_ACTION))
         return self.env.cr.fetchone()[0]
 
     @api.model

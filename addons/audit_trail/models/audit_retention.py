@@ -1,25 +1,18 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from ..lib import proofs
 from .audit_event import CATEGORIES
 
 # The security guide's retention periods: the floor nobody goes below, unless
 # the server's administrator lowers it in odoo.conf (audit_retention_floor_days).
-SEED_DAYS = {"authentication": 90, "authorization": 90, "resource_change": 365,
-             "api_access": 90, "security_event": 365}
+SEED_DAYS = proofs.SEED_FLOOR_DAYS
 
 
 def retention_floor(category):
     """The shortest retention of `category` in days: the seed default, or the
     lower `audit_retention_floor_days` of odoo.conf."""
-    floor = SEED_DAYS.get(category, 365)
-    configured = tools.config.get("audit_retention_floor_days")
-    if configured not in (None, False, ""):
-        try:
-            floor = min(floor, max(int(configured), 1))
-        except (TypeError, ValueError):
-            pass
-    return floor
+    return proofs.floors(tools.config.get("audit_retention_floor_days")).get(category, 365)
 
 
 class AuditRetention(models.Model):

@@ -1,3 +1,7 @@
+import json
+from unittest.mock import patch
+
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -30,6 +34,14 @@ class TestAppendOnlyChain(AuditCase):
         with self.assertRaises(AccessError):
             self.Event.sudo().create({"category": "security_event", "action": "forged"})
         self.assertEqual(event.action, "chain.test.3")
+        self.assertIsNone(self.Event._verify())
+
+    def test_nothing_is_sealed_as_happening_after_its_sealing(self):
+        self.raw_event(action="from.the.future", event_time="2100-01-01 00:00:00")
+        self.Event._seal()
+        event = self.events([("action", "=", "from.the.future")])
+        self.assertTrue(event.sequence)
+        self.assertLessEqual(event.event_time, fields.Datetime.now())
         self.assertIsNone(self.Event._verify())
 
     def test_sealing_numbers_and_links(self):
@@ -320,6 +332,16 @@ class TestOffDatabaseVerifier(AuditCase):
             "a forged redaction passing for an old event": (
                 "UPDATE audit_event SET redacted = true, content_digest = NULL, details = NULL,"
                 " action = NULL WHERE sequence = %s", target),
+            "an event marked redacted, its content rewritten": (
+                "UPDATE audit_event SET redacted = true, action = 'benign.view',"
+                " details = '{\"note\": \"nothing happened\"}' WHERE sequence = %s", target),
+            "an event redacted before it was due": (
+                "UPDATE audit_event SET redacted = true, action = NULL, outcome = NULL,"
+                " uid = NULL, login = NULL, ip = NULL, user_agent = NULL, model = NULL,"
+                " res_id = NULL, res_name = NULL, changes = NULL, details = NULL,"
+                " request_path = NULL WHERE sequence = %s", target),
+            "the start of the chain deleted": (
+                "DELETE FROM audit_event WHERE sequence <= %s", target),
             "an event deleted": ("DELETE FROM audit_event WHERE sequence = %s", target),
             "the tail deleted": ("DELETE FROM audit_event WHERE sequence >= %s", target),
             "the database's checkpoints rewritten": (
@@ -335,6 +357,59 @@ class TestOffDatabaseVerifier(AuditCase):
                 else:
                     self.assertTrue(problems, name)
                 self.env.cr.execute("ROLLBACK TO SAVEPOINT tamper")
+
+    def test_recent_events_purged_with_a_purge_record_are_found(self):
+        """A DBA deletes the start of the chain, moves the anchor and plants a
+        purge record that the next sealing chains: the purge was not due."""
+        target = self.events([("action", "=", "offdb.1")]).sequence
+        self.env.cr.execute("SELECT hash FROM audit_event WHERE sequence = %s", [target])
+        anchor_hash = self.env.cr.fetchone()[0]
+        self.sql("DELETE FROM audit_event WHERE sequence <= %s", target)
+        self.sql("UPDATE audit_chain_state SET anchor_sequence = %s, anchor_hash = %s",
+                 target, anchor_hash)
+        self.raw_event(action="retention.purge", event_time=fields.Datetime.now(),
+                       details=json.dumps({"anchor_sequence": str(target),
+                                           "anchor_hash": anchor_hash}))
+        self.Event._seal()
+        problems = self.problems()
+        self.assertTrue([p for p in problems if f"events up to {target} were purged" in p],
+                        problems)
+
+    def test_a_purge_that_was_due_passes(self):
+        """Events checkpointed more than the floor ago, purged by retention."""
+        from datetime import datetime as real_datetime
+        from datetime import timedelta
+
+        from ..models import audit_checkpoint
+        long_ago = real_datetime.utcnow() - timedelta(days=400)
+
+        class Then(real_datetime):
+            @classmethod
+            def utcnow(cls):
+                return long_ago
+
+        self.sql("UPDATE audit_event SET event_time = event_time - interval '401 days'"
+                 " WHERE sequence IS NULL")
+        self.Event.log("security_event", "offdb.old")
+        self.env.flush_all()
+        self.sql("UPDATE audit_event SET event_time = %s WHERE sequence IS NULL",
+                 long_ago - timedelta(hours=1))
+        self.Event._seal()
+        with patch.object(audit_checkpoint, "datetime", Then):
+            self.env["audit.checkpoint"]._checkpoint_head()
+        old = self.events([("action", "=", "offdb.old")]).sequence
+        self.env.cr.execute("SELECT hash FROM audit_event WHERE sequence = %s", [old])
+        anchor_hash = self.env.cr.fetchone()[0]
+        self.sql("UPDATE audit_event SET redacted = true WHERE sequence <= %s", old)
+        published = self.verify_module().load_published(
+            self.env["audit.checkpoint"]._export_lines())
+        self.sql("DELETE FROM audit_event WHERE sequence <= %s", old)
+        self.raw_event(action="retention.purge", event_time=fields.Datetime.now(),
+                       details=json.dumps({"anchor_sequence": str(old),
+                                           "anchor_hash": anchor_hash}))
+        self.Event._seal()
+        problems = self.problems(published=published)
+        self.assertFalse([p for p in problems if "purge" in p], problems)
 
     def test_a_forged_or_incomplete_publication_is_found(self):
         from ..lib import chain
