@@ -169,6 +169,7 @@ class AuditEvent(models.Model):
             -- the last signed checkpoint a verification covered (incremental checks)
             ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS verified_checkpoint bigint;
             ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS verified_anchor bigint;
+            ALTER TABLE audit_chain_state ADD COLUMN IF NOT EXISTS verified_signature varchar;
             UPDATE audit_chain_state SET digest_v2_from = last_sequence + 1
              WHERE id = 1 AND digest_v2_from IS NULL;
         """, genesis=chain.GENESIS))
@@ -624,22 +625,42 @@ class AuditEvent(models.Model):
         the others, and the chain still holding its hash), so a day's cost
         tracks a day's events. Without such a checkpoint, the whole chain."""
         Checkpoint = self.env["audit.checkpoint"]
-        number = self._chain_state("verified_checkpoint")
+        key = Checkpoint._private_key()
+        self.env.cr.execute("SELECT verified_checkpoint, verified_anchor, verified_signature"
+                            " FROM audit_chain_state WHERE id = 1")
+        number, anchor, signature = self.env.cr.fetchone()
         checkpoint = number and Checkpoint.search([("number", "=", number)], limit=1)
-        if not checkpoint or not Checkpoint._private_key():
+        if not checkpoint or not key:
+            return self._verify()
+        # where the last run stopped is signed: moved in SQL, it is not believed
+        if not chain.verify_signature(chain.public_key_pem(key),
+                                      self._verified_payload(number, anchor), signature or ""):
             return self._verify()
         return self._verify(after=(checkpoint.sequence, checkpoint.hash))
 
     @api.model
+    def _verified_payload(self, number, anchor):
+        return json.dumps({"database": self.env["audit.checkpoint"]._database_uuid(),
+                           "verified_checkpoint": number, "verified_anchor": anchor},
+                          sort_keys=True).encode()
+
+    @api.model
     def _verified(self, head):
         """Remember the latest signed checkpoint a verification up to `head`
-        (a sequence) just covered."""
+        (a sequence) just covered, signed."""
         self.env.cr.execute(SQL("""
             UPDATE audit_chain_state s SET verified_anchor = s.anchor_sequence,
                    verified_checkpoint = (SELECT max(number) FROM audit_checkpoint c
                                            WHERE c.sequence <= %s)
              WHERE id = 1
+         RETURNING verified_checkpoint, verified_anchor
         """, head))
+        number, anchor = self.env.cr.fetchone()
+        key = self.env["audit.checkpoint"]._private_key()
+        signature = chain.sign(key, self._verified_payload(number, anchor)) \
+            if key and number else None
+        self.env.cr.execute("UPDATE audit_chain_state SET verified_signature = %s WHERE id = 1",
+                            [signature])
 
     @api.model
     def _first_undue_redaction(self, v2_from):

@@ -254,6 +254,15 @@ class TestIncrementalVerification(AuditCase):
         self.assertIsNone(self.Event._verify_incremental())
         self.assertEqual(self.Event._verify(), {"sequence": self.seq("old.1"), "reason": "content"})
 
+    def test_moving_where_the_last_run_stopped_does_not_skip_events(self):
+        """Tamper with events after the verified checkpoint, have a later one
+        signed, and move the record of the last run past them in SQL."""
+        target = self.seq("new.2")
+        self.Event.env["audit.checkpoint"]._checkpoint_head()
+        self.sql("UPDATE audit_event SET changes = '{}' WHERE sequence = %s", target)
+        self.sql("UPDATE audit_chain_state SET verified_checkpoint = last_checkpoint")
+        self.assertEqual(self.Event._verify_incremental(), {"sequence": target, "reason": "content"})
+
     def test_the_daily_check_catches_tampering_in_the_new_events(self):
         target = self.seq("new.2")
         self.sql("UPDATE audit_event SET login = 'someone-else' WHERE sequence = %s", target)
