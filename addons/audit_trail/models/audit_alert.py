@@ -11,7 +11,8 @@ from odoo.addons.security_roles import actor
 
 _logger = logging.getLogger(__name__)
 # what an alert says is the system's; people only acknowledge it
-CONTENT_FIELDS = frozenset({"name", "code", "key", "severity", "message", "webhook_status"})
+CONTENT_FIELDS = frozenset({"name", "code", "key", "severity", "message", "webhook_status",
+                            "company_id"})
 _RAISING = contextvars.ContextVar("audit_trail_raising_alert", default=False)
 
 WEBHOOK_TIMEOUT = 5  # seconds
@@ -36,12 +37,19 @@ class AuditAlert(models.Model):
     state = fields.Selection([("new", "New"), ("acknowledged", "Acknowledged")],
                              default="new", required=True, tracking=True)
     webhook_status = fields.Char(readonly=True)
+    company_id = fields.Many2one(
+        "res.company", readonly=True, index=True,
+        help="The company the alert is about (a user's failed logins): only its Admins and the "
+        "Owner see it. Empty: every Admin.")
 
     @api.private  # the code records events; nobody over RPC
     @api.model
-    def raise_alert(self, code, title, message, severity="warning", key=None, dedupe_minutes=60):
+    def raise_alert(self, code, title, message, severity="warning", key=None, dedupe_minutes=60,
+                    company=None):
         """Notify the Owner and Admins (inbox and e-mail) and the webhook, once
-        per (code, key) within `dedupe_minutes`. Returns the alert."""
+        per (code, key) within `dedupe_minutes`. Returns the alert. `company`:
+        what the alert is about belongs to it; only its Admins (and the
+        Owner) are told and see the alert."""
         # sudo: whoever triggers an alert (a failed login, a cron), its
         # recipients are the Owner and Admins, never chosen by the caller
         Alert = self.sudo()
@@ -55,18 +63,23 @@ class AuditAlert(models.Model):
             if recent:
                 return recent
         with actor.flag(_RAISING):
-            return self._raise_alert(Alert, code, title, message, severity, key)
+            return self._raise_alert(Alert, code, title, message, severity, key, company)
 
     @api.model
-    def _raise_alert(self, Alert, code, title, message, severity, key):
+    def _raise_alert(self, Alert, code, title, message, severity, key, company=None):
         alert = Alert.create({"name": title, "code": code, "key": key, "severity": severity,
-                              "message": message})
+                              "message": message, "company_id": company.id if company else False})
         recipients = Alert.env["res.users"].search([("security_role", "in", ["owner", "admin"])])
+        if company:
+            recipients = recipients.filtered(
+                lambda user: user.security_role == "owner" or company in user.company_ids)
         if recipients:
             alert.message_notify(partner_ids=recipients.partner_id.ids, subject=title, body=message,
                                  email_layout_xmlid="mail.mail_notification_light")
         alert._post_webhook()
-        Alert.env["audit.event"].log("security_event", "alert.raised",
+        # (about the alert: the event belongs to the alert's company, if any)
+        Alert.env["audit.event"].log("security_event", "alert.raised", model=alert._name,
+                                     res_id=alert.id,
                                      details={"code": code, "key": key, "severity": severity})
         return alert
 

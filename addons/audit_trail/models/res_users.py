@@ -77,6 +77,12 @@ class ResUsers(models.Model):
         return unknown_login_label(secret, login), {"login_length": len(login)}, account
 
     @api.model
+    def _audit_login_company(self, login):
+        """The company of the account a login names (None for no account)."""
+        Users = self.sudo().with_context(active_test=False)  # sudo: a label
+        return Users.search(Users._get_login_domain(login), limit=1).company_id or None
+
+    @api.model
     def _audit_check_failed_logins(self, login):
         ICP = self.env["ir.config_parameter"].sudo()
         threshold = int(ICP.get_param("audit_trail.failed_login_threshold",
@@ -94,7 +100,7 @@ class ResUsers(models.Model):
                 self.env._("Repeated failed logins for %s", login),
                 self.env._("%(count)s failed logins for %(login)s within %(window)s minutes.",
                            count=failures, login=login, window=window),
-                key=login, dedupe_minutes=window)
+                key=login, dedupe_minutes=window, company=self._audit_login_company(login))
 
     # ------------------------------------------------------------------
     # Role changes

@@ -91,6 +91,38 @@ class TestEventCompanies(AuditCase):
                 self.assertEqual(named in visible, sees_named)
                 self.assertIn(unknown, visible)
 
+    def test_repeated_failed_logins_alert_only_the_accounts_company(self):
+        """Who is being guessed at in company B is for B's Admins and the
+        Owner: the alert, its mail and the event recording it."""
+        Users = self.env.registry["res.users"]
+        self.env["ir.config_parameter"].sudo().set_param("audit_trail.failed_login_threshold", 3)
+        self.env.flush_all()
+        for _attempt in range(3):
+            Users._audit_authentication(self.env.cr.dbname, "login", "failure",
+                                        login=self.user_b.login)
+        alert = self.env["audit.alert"].search([("code", "=", "failed_logins"),
+                                                ("key", "=", self.user_b.login)])
+        self.assertEqual(alert.company_id, self.company_b)
+        told = self.env["mail.message"].search([("model", "=", "audit.alert"),
+                                                ("res_id", "=", alert.id)]).partner_ids
+        self.assertIn(self.admin_b.partner_id, told)
+        self.assertNotIn(self.admin_a.partner_id, told)
+        raised = self.events([("action", "=", "alert.raised")])
+        self.assertEqual(raised.record_company_id, self.company_b)
+        for admin, sees in ((self.admin_a, False), (self.admin_b, True), (self.owner, True)):
+            with self.subTest(admin=admin.login):
+                self.assertEqual(bool(self.env["audit.alert"].with_user(admin).search(
+                    [("id", "=", alert.id)])), sees)
+                self.assertEqual(bool(self.Event.with_user(admin).search(
+                    [("id", "in", raised.ids)])), sees)
+        # a login that names no account concerns every Admin
+        for _attempt in range(3):
+            Users._audit_authentication(self.env.cr.dbname, "login", "failure",
+                                        login="nobody.at.all@example.com")
+        unknown = self.env["audit.alert"].search([("code", "=", "failed_logins"),
+                                                  ("company_id", "=", False)])
+        self.assertTrue(unknown.with_user(self.admin_a).read(["name"]))
+
     def test_admins_read_only_their_companies_events(self):
         a, b = self.company_a.id, self.company_b.id
         for action, cid, record_cid in (("c.a", a, None), ("c.a.rec", None, a), ("c.aa", a, a),
