@@ -2,7 +2,6 @@ from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import AccessDenied
 from odoo.tools import SQL
 
-from odoo.addons.security_roles.login_label import unknown_login_label
 from odoo.addons.security_roles.models.res_users import _touches_groups
 
 DEFAULT_FAILED_LOGIN_THRESHOLD = 5
@@ -72,9 +71,7 @@ class ResUsers(models.Model):
         account = Users.search(Users._get_login_domain(login), limit=1) if login else Users
         if not login or account:
             return login, {}, account
-        # sudo: the database secret keys the digest
-        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
-        return unknown_login_label(secret, login), {"login_length": len(login)}, account
+        return self._security_unknown_login_label(login), {"login_length": len(login)}, account
 
     @api.model
     def _audit_login_company(self, login):

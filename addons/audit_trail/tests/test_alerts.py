@@ -87,6 +87,20 @@ class TestAlerts(AuditCase):
         Alert.raise_alert("chain_broken", "Broken", "third", key="18")
         self.assertEqual(len(Alert.search([("code", "=", "chain_broken"), ("key", "=", "18")])), 2)
 
+    def test_the_label_key_can_live_outside_the_database(self):
+        """With security_login_label_key in odoo.conf, someone reading the
+        database (its secret included) cannot test guesses against labels."""
+        from unittest.mock import patch
+
+        from odoo.tools import config
+        Users = self.env["res.users"]
+        with_db_secret = Users._security_unknown_login_label("Hunter2!")
+        with patch.dict(config.options, {"security_login_label_key": "k" * 32}):
+            outside = Users._security_unknown_login_label("Hunter2!")
+            self.env["ir.config_parameter"].sudo().set_param("database.secret", "another")
+            self.assertEqual(Users._security_unknown_login_label("Hunter2!"), outside)
+        self.assertNotEqual(outside, with_db_secret)
+
     def test_repeated_failed_logins_alert_names_the_known_login(self):
         Users = self.env.registry["res.users"]
         for _ in range(4):
@@ -115,8 +129,8 @@ class TestAlerts(AuditCase):
         self.assertRegex(label, r"^unknown login #[0-9a-f]{12}$")
         self.assertEqual(set(events.mapped("login")), {label}, "one label for one typed text")
         self.assertEqual(json.loads(events[0].details)["login_length"], len(typed))
-        if hasattr(self.env["res.users"], "_throttle_unknown_label"):  # auth_saml_all_tiers
-            self.assertEqual(label, self.env["res.users"]._throttle_unknown_label(typed))
+        # the throttle's counters use the same label
+        self.assertEqual(label, self.env["res.users"]._security_unknown_login_label(typed))
         alert = self.env["audit.alert"].search([("code", "=", "failed_logins")])
         self.assertEqual(alert.key, label)
         self.assertIn(label, alert.message)

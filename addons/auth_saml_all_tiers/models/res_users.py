@@ -17,7 +17,6 @@ from odoo.http import request
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_users import Users as BaseUsers
-from odoo.addons.security_roles.login_label import unknown_login_label
 from odoo.addons.security_roles.roles import role_rank
 
 from ..lib import throttle
@@ -191,7 +190,7 @@ class ResUsers(models.Model):
         signed, and made before the user's current password) is its own
         source, and skips the per-address and per-login counters."""
         client = self._auth_client()
-        label = throttle.login_key(user.login) if user else self._throttle_unknown_label(login)
+        label = throttle.login_key(user.login) if user else self._security_unknown_login_label(login)
         device = user and client["device"] and throttle.device_nonce(
             self._throttle_device_key(user), user.id, client["device"])
         if device:
@@ -202,14 +201,6 @@ class ResUsers(models.Model):
             keys.append(("ip", source))
         keys.append(("login", label))
         return [(kind, key) for kind, key in keys if key]
-
-    @api.model
-    def _throttle_unknown_label(self, login):
-        """What the counters call a login no user has: a keyed digest, never
-        the text (people type their password into the login field)."""
-        # sudo: the database secret keys the digest
-        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
-        return unknown_login_label(secret, login)
 
     @classmethod
     def _throttle_reserve(cls, keys):

@@ -189,7 +189,7 @@ class TestThrottle(TransactionCase):
             for _ in range(4):
                 self.denied("whatever-pass", login="no.such.user")
                 self.denied("wrong-password")
-            label = self.env["res.users"]._throttle_unknown_label("no.such.user")
+            label = self.env["res.users"]._security_unknown_login_label("no.such.user")
             self.assertEqual(self.pair(login=label)[0], 4)
             # counted under a keyed digest: what was typed is not kept
             self.env.cr.execute("SELECT count(*) FROM auth_throttle WHERE key ILIKE %s",

@@ -1,12 +1,14 @@
+import os
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessDenied, AccessError, UserError
 from odoo.fields import Command
 
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
 from .. import actor
+from ..login_label import unknown_login_label
 from ..roles import ROLE_ORDER, highest_role, role_rank
 from .res_config_settings import _SETTINGS_APPLY, SETTINGS_APPLY_MODELS
 from .ir_config_parameter import _guessing_base_url
@@ -85,6 +87,19 @@ class ResUsers(models.Model):
         for user in self:
             user.security_api_key_count = len(user.api_key_ids)
 
+
+    @api.model
+    def _security_unknown_login_label(self, login):
+        """What the suite calls a login no account has (the throttle's
+        counters, audit events and alerts): a digest, never the text. Keyed
+        with `security_login_label_key` (odoo.conf) or SECURITY_LOGIN_LABEL_KEY
+        (environment), outside the database, so that someone reading the
+        database cannot test password guesses against the labels; without
+        one, with the database secret."""
+        secret = os.environ.get("SECURITY_LOGIN_LABEL_KEY") \
+            or config.get("security_login_label_key") \
+            or self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        return unknown_login_label(secret, login)
     @api.model
     def _security_inactive_cutoff(self):
         days = int(self.env["ir.config_parameter"].sudo().get_param(
