@@ -677,14 +677,24 @@ class AuditEvent(models.Model):
 
     @api.model
     def _anchor_is_recorded(self, anchor_sequence, anchor_hash):
-        """A purge moves the anchor only together with a sealed purge event."""
+        """A purge moves the anchor only together with a sealed purge event,
+        and only past events a checkpoint covered at least the shortest
+        retention floor before it (lib/proofs.py): nobody deletes recent
+        events and calls it retention."""
         cr = self.env.cr
         cr.execute(SQL(
-            "SELECT 1 FROM audit_event WHERE action = %s"
+            "SELECT event_time FROM audit_event WHERE action = %s AND sequence > %s"
+            " AND NOT coalesce(redacted, false)"
             " AND details::jsonb ->> 'anchor_sequence' = %s"
-            " AND details::jsonb ->> 'anchor_hash' = %s LIMIT 1",
-            PURGE_ACTION, str(anchor_sequence), anchor_hash))
-        return bool(cr.fetchone())
+            " AND details::jsonb ->> 'anchor_hash' = %s ORDER BY sequence LIMIT 1",
+            PURGE_ACTION, anchor_sequence, str(anchor_sequence), anchor_hash))
+        row = cr.fetchone()
+        if not row:
+            return False
+        cr.execute("SELECT sequence, signed_at FROM audit_checkpoint WHERE sequence >= %s",
+                   [anchor_sequence])
+        floor = min(proofs.floors(config.get("audit_retention_floor_days")).values())
+        return proofs.purge_problem(anchor_sequence, row[0], cr.fetchall(), floor) is None
 
     def action_verify_chain(self):
         """The Verify Chain button (with or without selected events: the whole

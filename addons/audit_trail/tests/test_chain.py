@@ -383,6 +383,9 @@ class TestOffDatabaseVerifier(AuditCase):
         problems = self.problems()
         self.assertTrue([p for p in problems if f"events up to {target} were purged" in p],
                         problems)
+        # the module's own verification, full and daily, says so too
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "anchor"})
+        self.assertEqual(self.Event._verify_incremental(), {"sequence": target, "reason": "anchor"})
 
     def test_a_purge_that_was_due_passes(self):
         """Events checkpointed more than the floor ago, purged by retention."""
