@@ -19,6 +19,7 @@ csaf = importlib.import_module("sd_lib.csaf")
 osv = importlib.import_module("sd_lib.osv")
 text = importlib.import_module("sd_lib.text")
 securitytxt = importlib.import_module("sd_lib.securitytxt")
+intake = importlib.import_module("sd_lib.intake")
 
 NOW = datetime(2026, 11, 20, 10, 0)
 ADVISORY = {
@@ -73,11 +74,45 @@ def test_cvss40_refused():
     ("x = a<b", "x = a< b"),
     ("<p>one</p><p>two</p>", "one\ntwo"),
     ("<svg/onload=alert(1)", "< svg/onload=alert(1)"),
+    ("NUL\x00 byte", "NUL byte"),
 ])
 def test_strip_html(raw, expected):
     result = text.strip_html(raw)
     assert result == expected
     assert "<script" not in result.lower() and "<img" not in result.lower()
+
+
+@pytest.mark.parametrize("raw,limit,expected", [
+    ("<b>VR-2020-00001</b>", None, "VR-2020-00001"),
+    ("Two\nlines\tand  <i>tags</i>\x00", None, "Two lines and tags"),
+    ("  \u00a0 ", None, ""),
+    ("word " * 100, 12, "word word wo"),
+    ("a" * 10 + " " + "b", 11, "aaaaaaaaaa"),
+])
+def test_one_line(raw, limit, expected):
+    assert text.one_line(raw, limit) == expected
+
+
+@pytest.mark.parametrize("ip,network", [
+    ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),
+    ("192.0.2.7", "192.0.2.7"),
+    ("unknown", "unknown"),
+])
+def test_intake_source_is_a_network(ip, network):
+    assert intake.network_of(ip) == network
+
+
+def test_intake_past_the_cap_holds_then_refuses():
+    limits = intake.Limits(per_source=5, per_channel=100, held=400)
+    assert intake.decide(limits, from_source=0, accepted=0, held=0) == intake.ACCEPT
+    assert intake.decide(limits, from_source=5, accepted=0, held=0) == intake.REFUSE
+    assert intake.decide(limits, from_source=4, accepted=99, held=0) == intake.ACCEPT
+    assert intake.decide(limits, from_source=0, accepted=100, held=0) == intake.HOLD
+    assert intake.decide(limits, from_source=0, accepted=100, held=399) == intake.HOLD
+    assert intake.decide(limits, from_source=0, accepted=100, held=400) == intake.REFUSE
+    assert intake.decide(limits, from_source=5, accepted=100, held=0) == intake.REFUSE
 
 
 def test_csaf_document_validates_against_official_schema():

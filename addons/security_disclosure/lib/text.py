@@ -26,6 +26,20 @@ def strip_html(value):
     text = _DROP_BLOCKS.sub("", text)
     text = _TAGS.sub("", text)
     text = _TAG_START.sub("< ", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # PostgreSQL stores no NUL character: refused, the whole text would be lost
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+_WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def one_line(value, limit=None):
+    """`value` as a plain-text line: markup removed as by strip_html, every run
+    of whitespace or control characters (newlines and tabs included) one
+    space; cut to `limit` characters when given."""
+    text = _WHITESPACE.sub(" ", strip_html(value)).strip()
+    if limit is not None and len(text) > limit:
+        text = text[:limit].rstrip()
+    return text
