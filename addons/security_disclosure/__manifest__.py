@@ -2,7 +2,7 @@
     "name": "Security Disclosure",
     "summary": "Vulnerability intake, SLA clocks on the working calendar, advisories with CVSS, "
     "embargoed partner broadcast, publication with CSAF 2.0 / OSV exports",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",

@@ -3,22 +3,18 @@ import logging
 from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import _, fields, http
-from odoo.exceptions import AccessError, MissingError, UserError
+from odoo.exceptions import AccessError, MissingError, ValidationError
 from odoo.http import request
-from odoo.tools import email_normalize
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
 from ..lib.securitytxt import build_security_txt, split_contacts, valid_contact
 from ..lib.text import strip_html
-from ..models.security_report import MAX_DESCRIPTION, MAX_TITLE
+from ..models.security_report import (
+    HONEYPOT, INTAKE_FIELDS, MAX_DESCRIPTION, MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES)
 
 _logger = logging.getLogger(__name__)
 
-MAX_FILES = 3
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_TOTAL_BYTES = 10 * 1024 * 1024
-HONEYPOT = "website_url"
 PUBLIC_STATES = ("public", "withdrawn")
 
 
@@ -46,109 +42,29 @@ class SecurityDisclosure(http.Controller):
     @http.route("/security/report", type="http", auth="public", methods=["POST"], csrf=True,
                 sitemap=False, website=True, max_content_length=MAX_TOTAL_BYTES + 1024 * 1024)
     def report_submit(self, **post):
-        values = {key: post.get(key, "") for key in
-                  ("title", "description", "name", "email", "credit_preference", "credit_name",
-                   "versions")}
+        """The model checks and stores the report (security.report._intake_submit);
+        when it refuses it, the form comes back with what was typed and why."""
+        values = {key: post.get(key, "") for key in INTAKE_FIELDS}
         values["anonymous"] = bool(post.get("anonymous"))
-        if post.get(HONEYPOT):
-            # A field people never see: only bots fill it. Nothing is stored.
-            return self._form_error(values, [_("Your submission looks automated and was not "
-                                               "accepted. Leave the hidden field empty.")], 400)
-        errors = []
-        title = strip_html(values["title"])
-        description = strip_html(values["description"])
-        if not title:
-            errors.append(_("Give the report a title."))
-        if len(values["title"]) > MAX_TITLE:
-            errors.append(_("The title is longer than %(max)s characters.", max=MAX_TITLE))
-        if not description:
-            errors.append(_("Describe the vulnerability and the steps to reproduce it."))
-        if len(values["description"]) > MAX_DESCRIPTION:
-            errors.append(_("The description is longer than %(max)s characters: attach a file "
-                            "instead.", max=MAX_DESCRIPTION))
-        email = values["email"].strip()
-        if email and not email_normalize(email):
-            errors.append(_("%(email)s is not a valid e-mail address.", email=email))
-        if values["credit_preference"] not in ("none", "name", "alias"):
-            values["credit_preference"] = "none"
-        if values["credit_preference"] == "alias" and not values["credit_name"].strip():
-            errors.append(_("Give the alias under which you want to be credited."))
-        files = [f for f in request.httprequest.files.getlist("attachments") if f.filename]
-        if len(files) > MAX_FILES:
-            errors.append(_("Attach at most %(count)s files.", count=MAX_FILES))
-        blobs, total = [], 0
-        for upload in files[:MAX_FILES]:
-            data = upload.read(MAX_FILE_BYTES + 1)
-            total += len(data)
-            if len(data) > MAX_FILE_BYTES:
-                errors.append(_("%(file)s is larger than %(size)s MB.", file=upload.filename,
-                                size=MAX_FILE_BYTES // (1024 * 1024)))
-            blobs.append((upload.filename, data))
-        if total > MAX_TOTAL_BYTES:
-            errors.append(_("The attachments exceed %(size)s MB in total.",
-                            size=MAX_TOTAL_BYTES // (1024 * 1024)))
-        if errors:
-            return self._form_error(values, errors, 400)
-
-        ip = request.httprequest.remote_addr or "unknown"
-        # sudo: the flood counter is written for anonymous visitors
-        if not request.env["security.report.intake"].sudo()._allow(ip):
+        uploads = request.httprequest.files.getlist("attachments")
+        # one byte past the limit tells the model that a file is too large
+        files = [(upload.filename, upload.read(MAX_FILE_BYTES + 1))
+                 for upload in uploads[:MAX_FILES + 1] if upload.filename]
+        try:
+            report = request.env["security.report"]._intake_submit(
+                dict(values, **{HONEYPOT: post.get(HONEYPOT)}),
+                request.httprequest.remote_addr, files)
+        except ValidationError as refusal:
+            return self._form_error(values, getattr(refusal, "reasons", [refusal.args[0]]),
+                                    getattr(refusal, "status", 400))
+        except Exception:
+            # nothing was stored (the model's savepoint): the visitor keeps the text
+            _logger.exception("The report form failed; the visitor got the form back")
             return self._form_error(values, [_(
-                "Too many reports from your network in the last hour. Please try again later or "
-                "write to our security e-mail address.")], 429)
-
-        user = request.env.user
-        partner = request.env["res.partner"]
-        name = strip_html(values["name"])[:200]
-        anonymous = values["anonymous"] or not (email or not user._is_public())
-        if not user._is_public():
-            # a logged-in reporter follows the report from their portal
-            partner = user.partner_id
-            name = name or partner.name
-        elif email and not anonymous:
-            # sudo: a public visitor gives an address; a new contact (never an
-            # existing one: anyone can type anyone's address) lets the reporter
-            # receive the replies. Name and address are separate values.
-            partner = request.env["res.partner"].sudo().create({
-                "name": name or email_normalize(email), "email": email_normalize(email)})
-        vals = {
-            "title": title,
-            "description": description + (
-                "\n\n" + _("Versions: %(v)s", v=strip_html(values["versions"]))
-                if values["versions"].strip() else ""),
-            "channel": "web",
-            "reporter_partner_id": partner.id or False,
-            "reporter_name": name or False,
-            "reporter_email": email_normalize(email) or partner.email or False,
-            "anonymous": anonymous,
-            "credit_preference": values["credit_preference"],
-            "credit_name": strip_html(values["credit_name"])[:200] or False,
-            "submitter_ip": ip,
-        }
-        if anonymous:
-            # The promise: no name, no address, no IP kept, never credited. The
-            # address, if given, only receives the acknowledgement.
-            vals.update(reporter_name=False, reporter_email=False, submitter_ip=False,
-                        credit_preference="none", credit_name=False)
-        # sudo: the public form creates the report for a visitor who cannot
-        # read reports; only the fields above, all validated, are written
-        report = request.env["security.report"].sudo().create(vals)
-        if blobs:
-            # sudo: the visitor's own files, attached to the report just created
-            request.env["ir.attachment"].sudo().create([{
-                "name": strip_html(name)[:200] or "attachment", "raw": data,
-                "res_model": "security.report", "res_id": report.id,
-            } for name, data in blobs])
-        def _plain(text):
-            return text.replace("\r\n", "\n").replace("\r", "\n").strip()
-        if title != _plain(values["title"]) or description != _plain(values["description"]):
-            report._keep_original(values["title"], values["description"])
-        report._send_receipt(email=email_normalize(email) if anonymous else None)
-        report._portal_ensure_token()
+                "Your report could not be saved, and nothing was stored. Please send it again "
+                "in a moment, or write to our security e-mail address.")], 500)
         return request.render("security_disclosure.report_thanks", {
-            "report": report,
-            "follow_url": report.get_portal_url(),
-        })
+            "report": report, "held": report.intake_held, "follow_url": report.get_portal_url()})
 
     def _form_error(self, values, errors, status):
         response = request.render("security_disclosure.report_form",
@@ -324,13 +240,16 @@ class SecurityDisclosurePortal(CustomerPortal):
                 methods=["GET"], website=True)
     def my_security_report(self, report_id, access_token=None, **kw):
         report = self._report_access(report_id, access_token)
+        return self._render_report(report, access_token)
+
+    def _render_report(self, report, access_token, error=None, comment=""):
         # The reporter reads the public replies, never the team's notes.
         messages = report.message_ids.filtered(
             lambda m: m.message_type == "comment" and not m.is_internal
             and m.subtype_id and not m.subtype_id.internal)
         return request.render("security_disclosure.portal_my_report", {
             "report": report, "messages": messages, "access_token": access_token,
-            "page_name": "security_report"})
+            "page_name": "security_report", "error": error, "comment": comment})
 
     @http.route("/my/security/reports/<int:report_id>/comment", type="http", auth="public",
                 methods=["POST"], website=True)
@@ -342,8 +261,11 @@ class SecurityDisclosurePortal(CustomerPortal):
             raise Forbidden()
         try:
             report._portal_comment(comment, partner)
-        except UserError:
-            pass
+        except ValidationError as refusal:
+            response = self._render_report(report, access_token, error=refusal.args[0],
+                                           comment=comment)
+            response.status_code = 400
+            return response
         url = f"/my/security/reports/{report.id}"
         return request.redirect(url + (f"?access_token={access_token}" if access_token else ""))
 

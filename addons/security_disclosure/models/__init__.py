@@ -6,6 +6,7 @@ from . import res_config_settings
 from . import security_report_scope
 from . import security_intake
 from . import security_report
+from . import mail_thread
 from . import security_advisory
 from . import ir_attachment
 from . import mail_followers

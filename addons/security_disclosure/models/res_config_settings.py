@@ -19,7 +19,7 @@ class ResConfigSettings(models.TransientModel):
         string="security.txt validity (days)", config_parameter="security_disclosure.expires_days",
         default=180)
     security_intake_max_per_hour = fields.Integer(
-        string="Reports per IP and hour", config_parameter="security_disclosure.max_per_hour",
+        string="Reports per source and hour", config_parameter="security_disclosure.max_per_hour",
         default=5)
     security_publisher_name = fields.Char(
         string="Advisory publisher", config_parameter="security_disclosure.publisher_name")

@@ -7,3 +7,4 @@ from . import test_review
 from . import test_audit_confidential
 from . import test_outside_admin
 from . import test_outside_admin_paths
+from . import test_intake_limits

@@ -120,7 +120,7 @@ class TestIntake(HttpCase):
         self.assertEqual(response.status_code, 429)
         self.assertIn("Too many reports", response.text)
         self.assertEqual(self.env["security.report.intake"].search_count(
-            [("ip", "=", "127.0.0.1")]), 2)
+            [("channel", "=", "web"), ("source", "=", "127.0.0.1")]), 2)
         report = self._reports()[1]
         attachment = self.env["ir.attachment"].search([("res_model", "=", "security.report"),
                                                        ("res_id", "=", report.id)])

@@ -282,16 +282,21 @@ class TestReviewFindings(TransactionCase):
         ICP = self.env["ir.config_parameter"]
         ICP.set_param("security_disclosure.max_per_hour", 2)
         Intake = self.env["security.report.intake"]
-        self.assertTrue(Intake._allow("2001:db8:1:2::1"))
-        self.assertTrue(Intake._allow("2001:db8:1:2::2"))
-        self.assertFalse(Intake._allow("2001:db8:1:2:ffff::3"), "same /64")
-        self.assertTrue(Intake._allow("2001:db8:1:3::1"), "another /64")
+
+        def allow(ip):
+            return Intake._admit("web", ip) == "accept"
+        self.assertTrue(allow("2001:db8:1:2::1"))
+        self.assertTrue(allow("2001:db8:1:2::2"))
+        self.assertFalse(allow("2001:db8:1:2:ffff::3"), "same /64")
+        self.assertTrue(allow("2001:db8:1:3::1"), "another /64")
         ICP.set_param("security_disclosure.max_total_per_hour", 4)
-        self.assertTrue(Intake._allow("192.0.2.1"))
-        self.assertFalse(Intake._allow("192.0.2.2"), "the global cap is spent")
+        self.assertTrue(allow("192.0.2.1"))
+        self.assertFalse(allow("192.0.2.2"), "the global cap is spent")
+        self.assertEqual(Intake._admit("web", "192.0.2.4"), "hold",
+                         "past the global cap: held for review, not refused")
         ICP.set_param("security_disclosure.max_per_hour", "lots")
         ICP.set_param("security_disclosure.max_total_per_hour", 100)
-        self.assertTrue(Intake._allow("192.0.2.3"), "a bad parameter falls back to 5")
+        self.assertTrue(allow("192.0.2.3"), "a bad parameter falls back to 5")
 
     def test_l7_notifications_stay_with_the_team(self):
         self.report.with_user(self.team_editor).message_post(
