@@ -26,6 +26,11 @@ class ResPartner(models.Model):
         help="Set by the Security team only: this contact (of a subscriber, or the subscriber "
         "itself) receives private advisories at its e-mail address. A new contact under a "
         "subscriber receives nothing until the team marks it.")
+    security_intake_contact = fields.Boolean(
+        string="Created by vulnerability intake", groups="security_disclosure.group_security_team",
+        copy=False, readonly=True,
+        help="Created from the sender of a vulnerability report (the report form or the "
+        "e-mail alias): only the Security team reads it, unless it becomes a user's contact.")
 
     # Who receives private advisories is known to, and decided by, the Security team only.
 
@@ -79,6 +84,12 @@ class ResPartner(models.Model):
     def write(self, vals):
         if set(RECIPIENT_FIELDS) & set(vals) and self._security_recipient_changed(vals):
             self._security_check_recipient_change()
+        if "security_intake_contact" in vals and not vals["security_intake_contact"]:
+            # sudo: whether a contact is a reporter's is only tested here
+            if self.sudo().filtered("security_intake_contact"):
+                # the contact would become visible to every employee
+                check_team_decides(self, self.env._(
+                    "show a contact created by vulnerability intake to everyone"))
         if vals.get("parent_id") and self.browse(vals["parent_id"])._security_under_subscriber():
             # sudo: whose contact this is decides, whoever may read the users
             users = self.sudo().with_context(active_test=False).user_ids

@@ -504,9 +504,10 @@ class SecurityReport(models.Model):
         """The reporter's contact: a new one for the address typed in the form
         or an e-mail's From, never an existing one (anyone can use anyone's
         address, and the reporter follows the report, reviews its draft
-        advisory and is credited)."""
+        advisory and is credited). Only the team reads it (record rule)."""
         # sudo: the sender is a visitor or an e-mail's, not a user
-        return self.env["res.partner"].sudo().create({"name": name or email, "email": email})
+        return self.env["res.partner"].sudo().create({
+            "name": name or email, "email": email, "security_intake_contact": True})
 
     def _intake_complete(self, raw, files=(), receipt_to=None):
         """After the report of `raw` is created: its files, the original text

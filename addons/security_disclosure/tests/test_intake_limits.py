@@ -4,6 +4,7 @@ import html
 import re
 from unittest.mock import patch
 
+from odoo.exceptions import AccessError
 from odoo.service.server import RequestHandler
 from odoo.tests import HttpCase, TransactionCase, tagged
 
@@ -120,6 +121,30 @@ class TestEmailIntake(TransactionCase):
         self.assertIn(report.name, text)
         for echoed in ("spam.example", "PILLS", "pills", "/my/security/reports", "access_token"):
             self.assertNotIn(echoed, text)
+
+    def test_intake_contacts_are_read_by_the_team_only(self):
+        report = self._receive("Eve Researcher <eve@researcher.example>", "SSRF in /web/image")
+        contact = report.reporter_partner_id
+        self.assertTrue(contact)
+        for user in (self.out_editor, self.out_admin, self.out_viewer):
+            with self.subTest(user=user.login):
+                Partner = self.env["res.partner"].with_user(user)
+                self.assertFalse(Partner.search([("email", "ilike", "eve@researcher.example")]))
+                self.assertFalse(Partner.name_search("Eve Researcher"))
+                with self.assertRaises(AccessError):
+                    contact.with_user(user).read(["name", "email"])
+        for user in (self.team_viewer, self.team_admin):
+            with self.subTest(user=user.login):
+                Partner = self.env["res.partner"].with_user(user)
+                self.assertEqual(Partner.search([("email", "=", "eve@researcher.example")]),
+                                 contact)
+                self.assertEqual(contact.with_user(user).read(["email"])[0]["email"],
+                                 "eve@researcher.example")
+        # an employee's own contacts are untouched
+        own = self.env["res.partner"].create({"name": "Supplier",
+                                              "email": "eve@researcher.example"})
+        self.assertEqual(self.env["res.partner"].with_user(self.out_admin).search(
+            [("email", "=", "eve@researcher.example")]), own)
 
 
 @tagged("post_install", "-at_install")
