@@ -145,6 +145,16 @@ class TestEmailIntake(TransactionCase):
                                               "email": "eve@researcher.example"})
         self.assertEqual(self.env["res.partner"].with_user(self.out_admin).search(
             [("email", "=", "eve@researcher.example")]), own)
+        # showing it to everyone is a team Admin's decision
+        with self.assertRaises(AccessError):
+            contact.with_user(self.team_viewer).write({"security_intake_contact": False})
+        with self.assertRaises(AccessError):
+            contact.with_user(self.out_admin).write({"security_intake_contact": False})
+        # a contact that becomes a user's is read like any user's
+        self.env["res.users"].create({"login": "eve.portal", "partner_id": contact.id,
+                                      "groups_id": [(6, 0, self.env.ref("base.group_portal").ids)]})
+        self.assertEqual(contact.with_user(self.out_editor).read(["name"])[0]["name"],
+                         "Eve Researcher")
 
 
 @tagged("post_install", "-at_install")
