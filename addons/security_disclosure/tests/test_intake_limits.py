@@ -241,3 +241,23 @@ class TestFormIntake(HttpCase):
         self.assertIn(report.name, response.text)
         self.assertTrue(report.intake_held, "held for the team's review")
         self.assertIn("o_security_report_held", response.text)
+
+    def test_refused_portal_comment_comes_back_with_the_reason(self):
+        response = self._post(title="Open redirect in /web/login",
+                              email="frank@researcher.example", name="Frank")
+        follow = re.search(r'href="(/my/security/reports/\d+\?access_token=[^"]+)"', response.text)
+        page_url = html.unescape(follow.group(1))
+        page = self.url_open(page_url)
+        report_id, token = re.search(r"/my/security/reports/(\d+)\?access_token=(.+)",
+                                     page_url).groups()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        for comment, reason in (("<script></script>", "Write a comment first"),
+                                ("Keep me " + "z" * 20000, "longer than 20000")):
+            with self.subTest(reason=reason):
+                response = self.url_open(f"/my/security/reports/{report_id}/comment", data={
+                    "csrf_token": csrf, "access_token": token, "comment": comment})
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(reason, response.text)
+                self.assertIn(html.escape(comment), response.text, "the comment is kept")
+        report = self.env["security.report"].browse(int(report_id))
+        self.assertFalse(report.message_ids.filtered(lambda m: "Keep me" in (m.body or "")))
