@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models, release, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import config
+from odoo.tools import SQL, config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from odoo.addons.security_roles import actor
@@ -29,19 +29,24 @@ ADMIN = "security_roles.group_role_admin"
 # An Admin may only keep backups longer (see _security_owner_change_is_safe).
 OWNER_FIELDS = frozenset({
     "name", "active", "endpoint_url", "region", "bucket", "prefix", "addressing_style",
-    "checksum_compat", "encrypt", "credentials_source", "config_name", "access_key_id",
-    "secret_access_key", "new_access_key_id", "new_secret_access_key", "include_filestore",
+    "checksum_compat", "encrypt", "credentials_source", "config_name",
+    "new_access_key_id", "new_secret_access_key", "include_filestore",
     "compression", "sse", "sse_kms_key_id", "object_lock_mode", "object_lock_days", "daily",
     "keep_count", "keep_days"})
 # pg_try_advisory_lock(namespace, profile id): one run of a profile at a time
 LOCK_NAMESPACE = 0x5B4C
+# The stored S3 credentials: columns of the profile's table that no ORM field
+# maps, so that no read route (read, search_read, web_read, export_data,
+# read_group, a search domain) reaches them, the Owner's included; only the
+# server reads them (_stored_credentials), to connect.
+CREDENTIAL_COLUMNS = ("access_key_id", "secret_access_key")
 
 
 class SelfhostBackupProfile(models.Model):
-    """Where and how a database is backed up. Secrets are never stored in
-    plain fields that the browser receives: credentials come from odoo.conf or
-    the environment, or from Owner-only fields that no view displays; the
-    encryption key comes from the configuration only."""
+    """Where and how a database is backed up. Secrets never reach a browser or
+    an RPC client: credentials come from odoo.conf or the environment, or are
+    entered by the Owner into write-only fields and kept in columns only the
+    server reads; the encryption key comes from the configuration only."""
     _name = "selfhost.backup.profile"
     _description = "Backup Profile"
     _order = "name"
@@ -64,7 +69,7 @@ class SelfhostBackupProfile(models.Model):
         help="Send checksums only where S3 requires them, for S3-compatible stores that reject "
         "the CRC checksums recent AWS clients add to every upload.")
     credentials_source = fields.Selection(
-        [("config", "odoo.conf / environment"), ("stored", "Stored here (Owner only)")],
+        [("config", "odoo.conf / environment"), ("stored", "Stored here (write-only)")],
         default="config", required=True,
         help="odoo.conf options selfhost_backup_access_key_id / selfhost_backup_secret_access_key "
         "(or environment variables in capitals); without them, the AWS default chain "
@@ -72,9 +77,7 @@ class SelfhostBackupProfile(models.Model):
     config_name = fields.Char(
         help="Read selfhost_backup_<name>_<option> before selfhost_backup_<option>, so that "
         "profiles can use different credentials and keys from the configuration.")
-    # never in a view: set through the write-only fields below, read by the server only
-    access_key_id = fields.Char(string="Stored Access Key ID", groups=OWNER, copy=False)
-    secret_access_key = fields.Char(string="Stored Secret Access Key", groups=OWNER, copy=False)
+    # write-only: stored in CREDENTIAL_COLUMNS by SQL, never read back
     new_access_key_id = fields.Char(string="Access Key ID", compute="_compute_new_credentials",
                                     inverse="_inverse_new_access_key_id", groups=OWNER)
     new_secret_access_key = fields.Char(string="Secret Access Key",
@@ -124,6 +127,13 @@ class SelfhostBackupProfile(models.Model):
     _security_owner_create = True
     _security_owner_unlink = True
 
+    def init(self):
+        # the stored credentials' columns (see CREDENTIAL_COLUMNS): kept from the
+        # Char fields they once were, created on a new database
+        for column in CREDENTIAL_COLUMNS:
+            self.env.cr.execute(SQL("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s varchar",
+                                    SQL.identifier(self._table), SQL.identifier(column)))
+
     def _security_owner_change_is_safe(self, fname, old, new):
         """Keeping backups longer loses and exposes nothing: open to Admins.
         Nothing else is, not even switching a protection on: encryption without
@@ -150,8 +160,9 @@ class SelfhostBackupProfile(models.Model):
             moved = self.browse()
         result = super().write(vals)
         if moved:
-            # sudo: the Owner (checked above) moves the profile; the stored values are Owner-only
-            moved.sudo().write({"access_key_id": False, "secret_access_key": False})
+            # the Owner (checked by super().write()) moves the profile
+            moved._store_credential("access_key_id", None)
+            moved._store_credential("secret_access_key", None)
         if set(vals) - {"backup_requested", "backup_requested_at"}:
             for profile in self:
                 profile._audit_change("backup.profile.write", vals)
@@ -177,11 +188,33 @@ class SelfhostBackupProfile(models.Model):
 
     def _inverse_new_access_key_id(self):
         for profile in self.filtered("new_access_key_id"):
-            profile.access_key_id = profile.new_access_key_id.strip()
+            profile._store_credential("access_key_id", profile.new_access_key_id.strip())
 
     def _inverse_new_secret_access_key(self):
         for profile in self.filtered("new_secret_access_key"):
-            profile.secret_access_key = profile.new_secret_access_key.strip()
+            profile._store_credential("secret_access_key",
+                                      profile.new_secret_access_key.strip())
+
+    def _store_credential(self, column, value):
+        """Write a stored credential (None clears it). Only the write of an Owner
+        field (new_access_key_id...) or the server gets here."""
+        assert column in CREDENTIAL_COLUMNS
+        ids = tuple(self._origin.ids)
+        if ids:
+            self.env.cr.execute(SQL("UPDATE %s SET %s = %s WHERE id IN %s",
+                                    SQL.identifier(self._table), SQL.identifier(column),
+                                    value or None, ids))
+        self.invalidate_recordset(["stored_credentials_set"])
+
+    def _stored_credentials(self):
+        """{profile id: (access key id, secret access key)}, read by the server only."""
+        ids = tuple(i for i in self._origin.ids if i)
+        if not ids:
+            return {}
+        self.env.cr.execute(SQL("SELECT id, %s, %s FROM %s WHERE id IN %s",
+                                *map(SQL.identifier, CREDENTIAL_COLUMNS),
+                                SQL.identifier(self._table), ids))
+        return {row[0]: (row[1], row[2]) for row in self.env.cr.fetchall()}
 
     def _compute_is_owner(self):
         owner = self.env["res.users"]._security_technical_actor()
@@ -189,10 +222,11 @@ class SelfhostBackupProfile(models.Model):
             profile.is_owner = owner
 
     def _compute_stored_credentials_set(self):
+        # tells the Owner and Admins whether credentials are set, never the values
+        stored = self._stored_credentials()
         for profile in self:
-            # sudo: tells Admins whether the Owner set credentials, without the values
-            stored = profile.sudo()
-            profile.stored_credentials_set = bool(stored.access_key_id and stored.secret_access_key)
+            access_key, secret_key = stored.get(profile._origin.id, (None, None))
+            profile.stored_credentials_set = bool(access_key and secret_key)
 
     def _compute_encryption_key_fingerprint(self):
         for profile in self:
@@ -333,12 +367,12 @@ class SelfhostBackupProfile(models.Model):
 
     def _credentials(self):
         if self.credentials_source == "stored":
-            stored = self.sudo()  # sudo: the server reads the Owner-only credentials to connect
-            if not (stored.access_key_id and stored.secret_access_key):
+            access_key, secret_key = self._stored_credentials().get(self.id, (None, None))
+            if not (access_key and secret_key):
                 raise UserError(self.env._(
                     "Profile %(name)s uses stored credentials, but the Owner has not entered "
                     "them yet.", name=self.name))
-            return stored.access_key_id, stored.secret_access_key
+            return access_key, secret_key
         return self._config_value("access_key_id"), self._config_value("secret_access_key")
 
     def _encryption_key(self):

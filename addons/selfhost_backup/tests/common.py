@@ -109,16 +109,20 @@ class BackupCase(TransactionCase):
         self.client = s3lib.make_client(self.s3["ENDPOINT"], None, self.s3["ACCESS_KEY"],
                                         self.s3["SECRET_KEY"], "path")
 
-    def make_profile(self, **values):
+    def make_profile(self, store_credentials=True, **values):
         vals = {"name": "profile " + secrets.token_hex(3), "endpoint_url": self.s3["ENDPOINT"],
                 "bucket": self.s3["BUCKET"], "prefix": self.prefix, "addressing_style": "path",
                 "credentials_source": "stored", "keep_count": 0, "keep_days": 0,
                 **values}
         profile = self.env["selfhost.backup.profile"].create(vals)
-        if vals["credentials_source"] == "stored" and "access_key_id" not in values:
+        if vals["credentials_source"] == "stored" and store_credentials:
             profile.write({"new_access_key_id": self.s3["ACCESS_KEY"],
                            "new_secret_access_key": self.s3["SECRET_KEY"]})
         return profile
+
+    def stored_credentials(self, profile):
+        """What the server reads to connect (never readable over RPC)."""
+        return profile._stored_credentials().get(profile.id, (None, None))
 
     def stored_keys(self, prefix=None):
         return sorted(k for k, _s, _m in s3lib.list_keys(self.client, self.s3["BUCKET"],

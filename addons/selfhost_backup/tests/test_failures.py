@@ -90,7 +90,7 @@ class TestBackupFailures(BackupCase):
         self.assertFailedRun(run, r"No encryption key is configured")
 
     def test_stored_credentials_not_entered(self):
-        profile = self.make_profile(access_key_id=False)
+        profile = self.make_profile(store_credentials=False)
         run = profile._run_backup()
         self.assertFailedRun(run, r"the Owner has not entered them yet")
 
@@ -105,7 +105,7 @@ class TestBackupFailures(BackupCase):
         # uncompressed, so that the dump spans several 8 MiB parts
         profile = self.make_profile(endpoint_url=server.endpoint, bucket="kill-test",
                                     compression="none", include_filestore=False,
-                                    access_key_id=server.access_key)
+                                    store_credentials=False)
         profile.write({"new_access_key_id": server.access_key,
                        "new_secret_access_key": server.secret_key})
         killed = []

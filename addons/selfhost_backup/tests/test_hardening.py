@@ -39,15 +39,16 @@ class TestProfileChanges(BackupCase):
         self.assertTrue(profile.stored_credentials_set)
         as_owner = profile.with_user(self.owner)
         as_owner.write({"keep_days": 9})
-        self.assertTrue(profile.sudo().secret_access_key)
+        self.assertTrue(self.stored_credentials(profile)[1])
         as_owner.write({"endpoint_url": "http://127.0.0.1:9999"})
-        self.assertFalse(profile.sudo().access_key_id)
-        self.assertFalse(profile.sudo().secret_access_key)
+        self.assertEqual(self.stored_credentials(profile), (None, None))
+        self.assertFalse(profile.stored_credentials_set)
         # unless the Owner enters credentials for the new server at the same time
         as_owner.write({"endpoint_url": self.s3["ENDPOINT"],
                         "new_access_key_id": self.s3["ACCESS_KEY"],
                         "new_secret_access_key": self.s3["SECRET_KEY"]})
-        self.assertEqual(profile.sudo().secret_access_key, self.s3["SECRET_KEY"])
+        self.assertEqual(self.stored_credentials(profile),
+                         (self.s3["ACCESS_KEY"], self.s3["SECRET_KEY"]))
 
     def test_profile_changes_are_audited_without_secrets(self):
         profile = self.make_profile()
