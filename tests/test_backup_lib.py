@@ -32,6 +32,11 @@ from selfhost_backup_lib import s3 as s3lib  # noqa: E402
 KEY = secrets.token_bytes(32)
 
 
+def _markers(tmp_path):
+    """The directory of a test's staging markers (under the server's data dir)."""
+    return str(tmp_path / "stagings")
+
+
 def encrypt(data, chunk=1024, key=KEY):
     enc = crypto.Encryptor(key, chunk)
     out = b"".join(enc.update(data[i:i + 777]) for i in range(0, len(data), 777))
@@ -257,7 +262,8 @@ def test_restore_stops_at_first_sql_error(s3, pg, tmp_path):
     with pytest.raises(pipeline.BackupError,
                        match=r"(?s)stopped at the first error.*t2.* does not exist"):
         pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path))
     assert not pipeline.database_exists(env, target)
 
 
@@ -287,7 +293,8 @@ def test_filestore_archive_round_trip(s3, pg, tmp_path):
     target = "sb_lib_fs_" + secrets.token_hex(3)
     names.append(target)
     pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                     pg_restore=tools["pg_restore"], filestore_root=str(tmp_path / "filestore"))
+                     marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                     filestore_root=str(tmp_path / "filestore"))
     for rel, data in files.items():
         assert (tmp_path / "filestore" / target / rel).read_bytes() == data
 
@@ -355,7 +362,8 @@ def test_unencrypted_manifest_is_refused_when_the_profile_has_a_key(s3, pg, tmp_
     names.append(target)
     with pytest.raises(pipeline.BackupError, match="is not encrypted"):
         pipeline.restore(client, bucket, genuine["manifest_key"], KEY, target, env,
-                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path))
     assert not pipeline.database_exists(env, target)
     # a manifest without a mac at all is refused too
     body["encryption"] = _manifest(client, bucket, forged["manifest_key"])["encryption"] or {
@@ -394,7 +402,8 @@ def test_manifest_must_list_exactly_the_objects_of_its_backup(s3, pg, tmp_path, 
     names.append(target)
     with pytest.raises(pipeline.BackupError, match=pattern):
         pipeline.restore(client, bucket, manifest["manifest_key"], None, target, env,
-                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path))
     assert not pipeline.database_exists(env, target)
 
 
@@ -553,7 +562,8 @@ from selfhost_backup_lib import pipeline, s3 as s3lib
 a = json.loads(sys.argv[2])
 client = s3lib.make_client(a["endpoint"], None, a["access"], a["secret"], "path")
 pipeline.restore(client, a["bucket"], a["manifest_key"], bytes.fromhex(a["key"]), a["target"],
-                 a["env"], pg_restore=a["pg_restore"], filestore_root=a["root"])
+                 a["env"], marker_dir=a["markers"], pg_restore=a["pg_restore"],
+                 filestore_root=a["root"])
 """
 
 
@@ -581,7 +591,8 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
     args = {"endpoint": _env("SUITE_S3_ENDPOINT"), "access": _env("SUITE_S3_ACCESS_KEY"),
             "secret": _env("SUITE_S3_SECRET_KEY"), "bucket": bucket,
             "manifest_key": manifest["manifest_key"], "key": KEY.hex(), "target": target,
-            "env": env, "pg_restore": str(wrapper), "root": str(tmp_path / "filestore")}
+            "env": env, "pg_restore": str(wrapper), "root": str(tmp_path / "filestore"),
+            "markers": _markers(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-c", _RESTORE_SCRIPT, str(LIB), json.dumps(args)])
     deadline = time.monotonic() + 60
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -600,22 +611,25 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
     names.extend(leftovers)
     assert leftovers, "the killed restore left its staging database, under another name"
     assert not pipeline.database_exists(env, target)
+    assert sorted(os.listdir(_markers(tmp_path))) == leftovers, "recorded by a marker"
     # a restore running meanwhile (its session holds the lock on its staging name)
     running = target + pipeline.STAGING_MARK + "running"
     names.append(running)
-    pipeline._create_database(env, running)
-    claim = pipeline._claim_staging(env, running)
+    claim = pipeline.begin_staging(env, _markers(tmp_path), running)
     time.sleep(0.5)  # the orphaned pg_restore sees the end of its input and stops
     try:
         pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                         pg_restore=tools["pg_restore"],
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
                          filestore_root=str(tmp_path / "filestore"))
         for name in leftovers:  # the retry dropped what the killed one left
             assert not pipeline.database_exists(env, name)
         assert pipeline.database_exists(env, running), "a running restore's is kept"
     finally:
         claim.close()
-    assert pipeline.drop_abandoned_stagings(env) == [running]  # its process is gone
+    assert os.listdir(_markers(tmp_path)) == [running]
+    assert pipeline.drop_abandoned_stagings(env, marker_dir=_markers(tmp_path)) == [
+        running]  # its process is gone
+    assert not os.listdir(_markers(tmp_path))
     conn = pipeline._connect(env, target)
     try:
         with conn.cursor() as cr:
@@ -623,3 +637,43 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
             assert cr.fetchone()[0] == 300000
     finally:
         conn.close()
+
+
+# --- planted objects: nothing real is lost -----------------------------------------
+def test_database_named_like_a_staging_one_survives_the_cleanup(pg, tmp_path):
+    """Only the staging databases this server recorded (a marker under its data
+    dir) are dropped as abandoned; a database merely named like one, on the same
+    PostgreSQL server, is not."""
+    env, _tools, make, names = pg
+    lookalike = make("CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep')")
+    renamed = lookalike + pipeline.STAGING_MARK + "0badc0de"
+    pipeline._rename_database(env, lookalike, renamed)
+    names.append(renamed)
+    markers, root = _markers(tmp_path), tmp_path / "filestore"
+    # a restore whose process was killed: staging created with its marker, lock gone
+    abandoned = "sb_lib_target" + pipeline.STAGING_MARK + secrets.token_hex(4)
+    names.append(abandoned)
+    pipeline.begin_staging(env, markers, abandoned).close()
+    (root / abandoned).mkdir(parents=True)
+    (root / renamed).mkdir(parents=True)
+    assert pipeline.database_exists(env, abandoned)
+    assert os.listdir(markers) == [abandoned]
+    # a marker that does not name a staging database is no reason to drop anything
+    (tmp_path / "stagings" / lookalike).write_text("")
+
+    assert pipeline.drop_abandoned_stagings(env, str(root), markers) == [abandoned]
+    assert not pipeline.database_exists(env, abandoned)
+    assert not (root / abandoned).exists()
+    assert sorted(os.listdir(markers)) == [lookalike]
+    assert pipeline.database_exists(env, renamed), "not recorded by this server: kept"
+    assert (root / renamed).exists()
+    conn = pipeline._connect(env, renamed)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT v FROM precious")
+            assert cr.fetchall() == [("keep",)]
+    finally:
+        conn.close()
+    # nor by the cleanup a restore runs first
+    assert pipeline.drop_abandoned_stagings(env, str(root), markers) == []
+    assert pipeline.database_exists(env, renamed)

@@ -600,28 +600,71 @@ def _claim_staging(pg_env, staging):
     return conn
 
 
-def drop_abandoned_stagings(pg_env, filestore_root=None):
+def _write_marker(marker_dir, name):
+    """Record that this server creates the staging database `name`: only a
+    database with such a marker is ever dropped as an abandoned restore."""
+    os.makedirs(marker_dir, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(marker_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps({"database": name, "pid": os.getpid(),
+                             "created": datetime.now(timezone.utc).isoformat()}))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _remove_marker(marker_dir, name):
+    try:
+        os.unlink(os.path.join(marker_dir, name))
+    except FileNotFoundError:
+        pass
+
+
+def begin_staging(pg_env, marker_dir, staging):
+    """Claim the staging name (lock), record it (marker under `marker_dir`),
+    then create the staging database. Returns the connection holding the lock."""
+    claim = _claim_staging(pg_env, staging)
+    try:
+        _write_marker(marker_dir, staging)
+        try:
+            _create_database(pg_env, staging)
+        except BaseException:
+            _remove_marker(marker_dir, staging)  # not created: not ours to drop, ever
+            raise
+    except BaseException:
+        claim.close()
+        raise
+    return claim
+
+
+def drop_abandoned_stagings(pg_env, filestore_root=None, marker_dir=None):
     """Drop the staging databases (and filestores) of restores that were
-    killed: those whose lock no session holds. Returns their names."""
+    killed: those this server recorded under `marker_dir` (see begin_staging)
+    and whose lock no session holds. A database merely named like a staging
+    one is never touched. Returns the names of the databases dropped."""
     import psycopg2  # noqa: PLC0415
+    if not marker_dir or not os.path.isdir(marker_dir):
+        return []
+    names = sorted(name for name in os.listdir(marker_dir)
+                   if DB_NAME_RE.match(name) and STAGING_MARK in name)
     dropped = []
+    if not names:
+        return dropped
     conn = _connect(pg_env)
     try:
         with conn.cursor() as cr:
-            cr.execute("SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0",
-                       [STAGING_MARK])
-            for (name,) in cr.fetchall():
-                if not DB_NAME_RE.match(name):  # not one of ours (nor a path to follow)
-                    continue
+            for name in names:
                 cr.execute(STAGING_LOCK.format("pg_try_advisory_lock"), [name])
                 if not cr.fetchone()[0]:
                     continue  # its restore is running
                 try:
+                    existed = database_exists(pg_env, name)
                     _drop_database(pg_env, name)
                     if filestore_root:
                         shutil.rmtree(os.path.join(filestore_root, name), ignore_errors=True)
-                    dropped.append(name)
-                except psycopg2.Error as exc:  # e.g. another role's database
+                    _remove_marker(marker_dir, name)
+                    if existed:
+                        dropped.append(name)
+                except psycopg2.Error as exc:
                     _logger.warning("could not drop the abandoned restore %s: %s", name, exc)
                 finally:
                     cr.execute(STAGING_LOCK.format("pg_advisory_unlock"), [name])
@@ -630,8 +673,8 @@ def drop_abandoned_stagings(pg_env, filestore_root=None):
     return dropped
 
 
-def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
-            filestore_root=None):
+def restore(client, bucket, manifest_key, key, target_db, pg_env, *, marker_dir,
+            pg_restore="pg_restore", filestore_root=None):
     """Restore a backup into a NEW database `target_db` (and its filestore under
     `filestore_root/target_db`); refuses an existing database or filestore. On
     any failure the new database and filestore are removed again.
@@ -640,8 +683,12 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
     (`<target>__restoring_<random>`), renamed to `target_db` only once complete:
     a process killed meanwhile (no cleanup runs) leaves the staging copy, never
     a half-restored `target_db`, and a retry under the same name works. The
-    next restore drops such leftovers (see drop_abandoned_stagings)."""
+    staging name is recorded by a marker file under `marker_dir` (this server's
+    data directory) until the copy is renamed or dropped; the next restore drops
+    the recorded leftovers (see drop_abandoned_stagings)."""
     started = time.monotonic()
+    if not marker_dir:
+        raise BackupError("a restore needs a directory for its staging markers")
     if not DB_NAME_RE.match(target_db or "") or STAGING_MARK in target_db:
         raise BackupError("the new database name may contain only letters, digits, '_', '-' "
                           "and '.'")
@@ -655,12 +702,17 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
     manifest = load_manifest(client, bucket, manifest_key, key)
     staging = f"{target_db[:40]}{STAGING_MARK}{secrets.token_hex(4)}"
     staging_dest = os.path.join(filestore_root, staging) if filestore_root else None
-    drop_abandoned_stagings(pg_env, filestore_root)
-    claim = _claim_staging(pg_env, staging)
+    drop_abandoned_stagings(pg_env, filestore_root, marker_dir)
+    claim = begin_staging(pg_env, marker_dir, staging)
     try:
         _restore_into(client, bucket, manifest, key, target_db, pg_env, pg_restore, staging,
                       staging_dest, dest)
     finally:
+        try:
+            if not database_exists(pg_env, staging):  # renamed or dropped
+                _remove_marker(marker_dir, staging)
+        except Exception:  # noqa: BLE001 (the marker then stays for the next cleanup)
+            _logger.warning("the staging database %s could not be checked", staging)
         claim.close()
     return {"database": target_db, "filestore": dest, "manifest": manifest,
             "duration": time.monotonic() - started}
@@ -668,7 +720,6 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
 
 def _restore_into(client, bucket, manifest, key, target_db, pg_env, pg_restore, staging,
                   staging_dest, dest):
-    _create_database(pg_env, staging)
     try:
         for obj in manifest["objects"]:
             if obj["role"] == "database":

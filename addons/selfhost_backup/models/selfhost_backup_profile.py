@@ -439,6 +439,12 @@ class SelfhostBackupProfile(models.Model):
         return path
 
     @api.model
+    def _staging_marker_dir(self):
+        """Where restores record the staging databases they create: only those are
+        ever dropped as abandoned (per server: its data_dir)."""
+        return os.path.join(config["data_dir"], "selfhost_backup", "stagings")
+
+    @api.model
     def _lock_wait_timeout(self):
         """How long pg_dump waits for a table lock before failing (not forever)."""
         return self.env["ir.config_parameter"].sudo().get_param(
@@ -646,7 +652,7 @@ class SelfhostBackupProfile(models.Model):
             result = pipeline.restore(
                 self._client(), self.bucket, manifest_key, self._encryption_key(),
                 new_database, self._pg_env(), pg_restore=self._pg_tool("pg_restore"),
-                filestore_root=filestore_root)
+                filestore_root=filestore_root, marker_dir=self._staging_marker_dir())
             if neutralize:
                 try:
                     self._neutralize_restored(new_database)
