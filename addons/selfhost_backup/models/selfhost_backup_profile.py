@@ -46,7 +46,8 @@ class SelfhostBackupProfile(models.Model):
     """Where and how a database is backed up. Secrets never reach a browser or
     an RPC client: credentials come from odoo.conf or the environment, or are
     entered by the Owner into write-only fields and kept in columns only the
-    server reads; the encryption key comes from the configuration only."""
+    server reads; the key (encryption and manifest authentication) comes from
+    the configuration only."""
     _name = "selfhost.backup.profile"
     _description = "Backup Profile"
     _order = "name"
@@ -98,8 +99,11 @@ class SelfhostBackupProfile(models.Model):
         string="Client-side encryption", default=True,
         help="AES-256-GCM before upload, with the key from odoo.conf option "
         "selfhost_backup_encryption_key or the environment variable "
-        "SELFHOST_BACKUP_ENCRYPTION_KEY (never stored in the database).")
-    encryption_key_fingerprint = fields.Char(compute="_compute_encryption_key_fingerprint")
+        "SELFHOST_BACKUP_ENCRYPTION_KEY (never stored in the database). Every profile needs "
+        "that key, encrypted or not: it also authenticates each backup's manifest, without "
+        "which a backup is neither restored nor counted by retention.")
+    encryption_key_fingerprint = fields.Char(string="Key fingerprint",
+                                             compute="_compute_encryption_key_fingerprint")
     sse = fields.Selection([("none", "None"), ("AES256", "SSE-S3 (AES256)"),
                             ("aws:kms", "SSE-KMS")], string="Server-side encryption",
                            default="none", required=True)
@@ -375,17 +379,22 @@ class SelfhostBackupProfile(models.Model):
             return access_key, secret_key
         return self._config_value("access_key_id"), self._config_value("secret_access_key")
 
-    def _encryption_key(self):
-        if not self.encrypt:
-            return None
+    def _backup_key(self):
+        """The profile's key: it encrypts the backups when `encrypt` is on, and
+        authenticates every manifest in any case; backup, verify, restore and
+        retention refuse to run without it."""
         raw = self._config_value("encryption_key")
         if not raw:
+            option = "selfhost_backup_encryption_key"
+            if self.config_name:
+                option = f"selfhost_backup_{self.config_name.strip()}_encryption_key or {option}"
             raise UserError(self.env._(
-                "No encryption key is configured for profile %(name)s: set "
-                "selfhost_backup_encryption_key in odoo.conf (or the environment variable "
-                "SELFHOST_BACKUP_ENCRYPTION_KEY) to the output of `openssl rand -base64 32`, "
-                "and keep a copy of it away from the server: backups cannot be restored "
-                "without it.", name=self.name))
+                "No backup key is configured for profile %(name)s: set %(option)s in odoo.conf "
+                "(or the environment variable in capitals) to the output of `openssl rand "
+                "-base64 32`, and keep a copy of it away from the server. Every profile needs "
+                "it, encrypted or not: it authenticates each backup, and backups cannot be "
+                "verified, restored or kept by retention without it.",
+                name=self.name, option=option))
         try:
             return crypto.parse_key(raw)
         except crypto.CryptoError as exc:
@@ -547,14 +556,14 @@ class SelfhostBackupProfile(models.Model):
         self.env.cr.execute("SELECT pg_database_size(current_database())")
         db_size = self.env.cr.fetchone()[0]
         try:
+            key = self._backup_key()
             client = self._client()
-            key = self._encryption_key()
             self._retry_cleanup(client)
             self._abort_orphan_uploads(client)
             pg_dump = self._pg_tool("pg_dump")
             manifest = pipeline.backup(
                 client, self.bucket, self.prefix, dbname, self._pg_env(), key=key,
-                compression=self.compression, pg_dump=pg_dump,
+                encrypt=self.encrypt, compression=self.compression, pg_dump=pg_dump,
                 filestore=config.filestore(dbname), include_filestore=self.include_filestore,
                 db_size=db_size, extra_args=self._extra_args(), on_part=on_part,
                 lock_wait_timeout=self._lock_wait_timeout(), spool_dir=self._spool_dir(),
@@ -570,7 +579,7 @@ class SelfhostBackupProfile(models.Model):
                                 db_size, [])
             return
         run._record_success(manifest, db_size)
-        self._apply_retention(run, client, manifest["backup_id"])
+        self._apply_retention(run, client, key, manifest["backup_id"])
 
     def _abort_orphan_uploads(self, client):
         """Abort the multipart uploads under this profile's path that a killed run
@@ -598,19 +607,37 @@ class SelfhostBackupProfile(models.Model):
             run.leftovers = run._dump_leftovers(
                 pipeline.cleanup(client, self.bucket, run._load_leftovers()))
 
-    def _apply_retention(self, run, client, current):
+    def _apply_retention(self, run, client, key, current):
         try:
-            deleted = pipeline.apply_retention(
+            result = pipeline.apply_retention(
                 client, self.bucket, self.prefix, self.env.cr.dbname, self.keep_count,
-                self.keep_days, current=current, page_size=self._list_page_size())
+                self.keep_days, key=key, current=current, page_size=self._list_page_size())
         except (s3lib.S3Error, pipeline.BackupError) as exc:
             run.retention_note = self.env._("Retention failed: %(error)s", error=str(exc))
             self._alert("backup_retention_failed", self.env._(
                 "Backup retention failed: %(name)s", name=self.name), str(exc), run)
             return
-        run.retention_note = (self.env._("Deleted %(n)s old backups: %(ids)s", n=len(deleted),
-                                         ids=", ".join(deleted)) if deleted
-                              else self.env._("Nothing to delete."))
+        deleted, rejected = result["deleted"], result["rejected"]
+        notes = [self.env._("Deleted %(n)s old backups: %(ids)s", n=len(deleted),
+                            ids=", ".join(deleted)) if deleted
+                 else self.env._("Nothing to delete.")]
+        if rejected:
+            listing = "\n".join(f"{bid}: {reason}" for bid, reason in rejected[:20])
+            if len(rejected) > 20:
+                listing += "\n…"
+            notes.append(self.env._(
+                "%(n)s backup sets neither counted nor deleted: their manifest does not "
+                "authenticate with this profile's key.", n=len(rejected)))
+            # once per run, whatever the number of sets
+            self._alert("backup_unauthenticated", self.env._(
+                "Unauthenticated backups found: %(name)s", name=self.name), self.env._(
+                "%(n)s backup sets under the path of profile %(name)s have a manifest that "
+                "does not authenticate with its key (planted, altered, copied from another "
+                "backup, or written unencrypted before every backup was authenticated). "
+                "Retention neither counts nor deletes them; check who can write to the bucket, "
+                "and delete them by hand once checked:\n%(sets)s",
+                n=len(rejected), name=self.name, sets=listing), run)
+        run.retention_note = "\n".join(notes)
 
     def _alert(self, code, title, message, run):
         """Tell the Owner and Admins: through audit_trail when installed, else
@@ -635,7 +662,7 @@ class SelfhostBackupProfile(models.Model):
         self._check_admin()
         try:
             return pipeline.verify(self._client(), self.bucket, manifest_key,
-                                   self._encryption_key())
+                                   self._backup_key())
         except (pipeline.BackupError, s3lib.S3Error) as exc:
             raise UserError(str(exc)) from None
 
@@ -648,11 +675,12 @@ class SelfhostBackupProfile(models.Model):
         self.ensure_one()
         self._check_admin()
         filestore_root = os.path.dirname(config.filestore(new_database))
+        key = self._backup_key()
         try:
             result = pipeline.restore(
-                self._client(), self.bucket, manifest_key, self._encryption_key(),
-                new_database, self._pg_env(), pg_restore=self._pg_tool("pg_restore"),
-                filestore_root=filestore_root, marker_dir=self._staging_marker_dir())
+                self._client(), self.bucket, manifest_key, key, new_database, self._pg_env(),
+                pg_restore=self._pg_tool("pg_restore"), filestore_root=filestore_root,
+                marker_dir=self._staging_marker_dir(), spool_dir=self._spool_dir())
             if neutralize:
                 try:
                     self._neutralize_restored(new_database)
@@ -693,6 +721,7 @@ class SelfhostBackupProfile(models.Model):
         """This profile's backups of this database (or of `dbname`, e.g. a lost
         database restored from another one), newest first."""
         self.ensure_one()
+        key = self._backup_key()
         return pipeline.list_backups(self._client(), self.bucket, self.prefix,
-                                     dbname or self.env.cr.dbname,
+                                     dbname or self.env.cr.dbname, key,
                                      page_size=self._list_page_size())
