@@ -171,6 +171,14 @@ class TestCredentialAccess(HttpCase):
         self.authenticate("admin", OWNER_PASSWORD)
         self.call("write", [self.profile.ids, {"new_secret_access_key": "rotated-secret"}])
         self.assertEqual(self.stored(), (KEY_ID, "rotated-secret"))
+        # nor do the audit events of the change hold it
+        Event = self.env["audit.event"]
+        Event._flush_buffer()
+        events = Event.search([("model", "=", self.profile._name),
+                               ("res_id", "=", self.profile.id)])
+        self.assertTrue(events.filtered(lambda e: "new_secret_access_key" in (e.changes or "")
+                                        + (e.details or "")), "the change is recorded")
+        self.assertNotIn("rotated-secret", repr(events.mapped(lambda e: (e.changes, e.details))))
         (values,) = self.call("web_read", [self.profile.ids], {"specification": {
             "new_secret_access_key": {}, "new_access_key_id": {}, "stored_credentials_set": {}}})
         self.assertFalse(values["new_secret_access_key"])
