@@ -32,6 +32,11 @@ from selfhost_backup_lib import s3 as s3lib  # noqa: E402
 KEY = secrets.token_bytes(32)
 
 
+def _markers(tmp_path):
+    """The directory of a test's staging markers (under the server's data dir)."""
+    return str(tmp_path / "stagings")
+
+
 def encrypt(data, chunk=1024, key=KEY):
     enc = crypto.Encryptor(key, chunk)
     out = b"".join(enc.update(data[i:i + 777]) for i in range(0, len(data), 777))
@@ -125,7 +130,7 @@ def _sets(*specs):
     sets = {}
     for days, complete in specs:
         bid = retention.backup_id_for(now - timedelta(days=days), secrets.token_hex(4))
-        sets[bid] = {"keys": [], "complete": complete}
+        sets[bid] = {"keys": [], "manifest": complete, "authentic": complete}
     return now, sets
 
 
@@ -143,9 +148,10 @@ def test_retention_only_touches_own_naming():
     keys = [f"{base}{bid}/manifest.json", f"{base}{bid}/db.dump.zst.aes",
             f"{base}{bid}/extra.txt", f"{base}notes", f"{base}sub/{bid}/manifest.json",
             f"pfx/db2/{bid}/manifest.json", f"{base}20260101T000000Z-XYZ/manifest.json"]
-    sets = retention.group_backups(base, keys)
-    assert sets == {bid: {"keys": [f"{base}{bid}/manifest.json",
-                                   f"{base}{bid}/db.dump.zst.aes"], "complete": True}}
+    sets = retention.group_backups(base, ((k, 1) for k in keys))
+    assert sets == {bid: {"keys": [f"{base}{bid}/manifest.json", f"{base}{bid}/db.dump.zst.aes"],
+                          "sizes": {f"{base}{bid}/manifest.json": 1,
+                                    f"{base}{bid}/db.dump.zst.aes": 1}, "manifest": True}}
 
 
 # --- against the local S3 server and PostgreSQL ----------------------------------
@@ -257,7 +263,8 @@ def test_restore_stops_at_first_sql_error(s3, pg, tmp_path):
     with pytest.raises(pipeline.BackupError,
                        match=r"(?s)stopped at the first error.*t2.* does not exist"):
         pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path))
     assert not pipeline.database_exists(env, target)
 
 
@@ -287,7 +294,8 @@ def test_filestore_archive_round_trip(s3, pg, tmp_path):
     target = "sb_lib_fs_" + secrets.token_hex(3)
     names.append(target)
     pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                     pg_restore=tools["pg_restore"], filestore_root=str(tmp_path / "filestore"))
+                     marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                     filestore_root=str(tmp_path / "filestore"))
     for rel, data in files.items():
         assert (tmp_path / "filestore" / target / rel).read_bytes() == data
 
@@ -296,15 +304,15 @@ def test_flipped_byte_in_unencrypted_backup_fails_verify(s3, pg):
     client, bucket = s3
     env, tools, make, _names = pg
     src = make("CREATE TABLE t AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
-    manifest = pipeline.backup(client, bucket, "lib-plain", src, env, key=None,
+    manifest = pipeline.backup(client, bucket, "lib-plain", src, env, key=KEY, encrypt=False,
                                pg_dump=tools["pg_dump"], include_filestore=False)
-    assert pipeline.verify(client, bucket, manifest["manifest_key"], None)["objects"] == 1
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], KEY)["objects"] == 1
     key = manifest["objects"][0]["key"]
     data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
     data[len(data) // 2] ^= 0x01
     client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
     with pytest.raises(pipeline.BackupError, match="db.dump.zst: .*(SHA-256|decompressed)"):
-        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+        pipeline.verify(client, bucket, manifest["manifest_key"], KEY)
 
 
 def test_unsafe_archive_member_is_refused(tmp_path):
@@ -328,73 +336,113 @@ def _put_manifest(client, bucket, key, manifest):
     client.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
 
 
-def test_unencrypted_manifest_is_refused_when_the_profile_has_a_key(s3, pg, tmp_path):
-    """Someone with write access to the bucket replaces an encrypted backup by an
-    unencrypted one of their own, consistent in every hash: refused (downgrade)."""
+def _sign(body, key):
+    """What only a holder of `key` can do: authenticate a manifest."""
+    import json  # noqa: PLC0415
+    body = {k: v for k, v in body.items() if k != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return dict(body, mac=crypto.manifest_mac(key, canonical))
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "attacker_key", "garbage_mac"])
+def test_backup_replaced_by_an_unencrypted_one_is_refused(s3, pg, tmp_path, forgery):
+    """Downgrade: someone with write access to the bucket replaces an encrypted
+    backup by an unencrypted one of their own, consistent in every hash, its
+    manifest unsigned, signed with a key of theirs, or with a made-up MAC."""
     client, bucket = s3
     env, tools, make, names = pg
     src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('genuine')")
     genuine = pipeline.backup(client, bucket, "lib-downgrade", src, env, key=KEY,
                               pg_dump=tools["pg_dump"], include_filestore=False)
     evil = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('backdoor')")
-    forged = pipeline.backup(client, bucket, "lib-downgrade-evil", evil, env, key=None,
-                             pg_dump=tools["pg_dump"], include_filestore=False)
+    theirs = secrets.token_bytes(32)
+    forged = pipeline.backup(client, bucket, "lib-downgrade-evil", evil, env, key=theirs,
+                             encrypt=False, pg_dump=tools["pg_dump"], include_filestore=False)
     folder = genuine["manifest_key"].rsplit("/", 1)[0] + "/"
     body = _manifest(client, bucket, forged["manifest_key"])
-    body.update(backup_id=genuine["backup_id"], database=src)
+    body.update(backup_id=genuine["backup_id"], database=src, prefix="lib-downgrade",
+                key_fingerprint=crypto.key_fingerprint(KEY))
     for obj in body["objects"]:
         new_key = folder + obj["key"].rsplit("/", 1)[1]
         client.copy_object(Bucket=bucket, Key=new_key,
                            CopySource={"Bucket": bucket, "Key": obj["key"]})
         obj["key"] = new_key
-    assert body["encryption"] is None and body["mac"] is None
+    assert body["encryption"] is None
+    body = {"unsigned": dict(body, mac=None), "attacker_key": _sign(body, theirs),
+            "garbage_mac": dict(body, mac="0" * 64)}[forgery]
     _put_manifest(client, bucket, genuine["manifest_key"], body)
-    with pytest.raises(pipeline.BackupError, match="is not encrypted, but this profile encrypts"):
+    pattern = "is not authenticated" if forgery == "unsigned" else "failed authentication"
+    with pytest.raises(pipeline.BackupError, match=pattern):
         pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
     target = "sb_lib_downgrade_" + secrets.token_hex(3)
     names.append(target)
-    with pytest.raises(pipeline.BackupError, match="is not encrypted"):
+    with pytest.raises(pipeline.BackupError, match=pattern):
         pipeline.restore(client, bucket, genuine["manifest_key"], KEY, target, env,
-                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path))
     assert not pipeline.database_exists(env, target)
-    # a manifest without a mac at all is refused too
-    body["encryption"] = _manifest(client, bucket, forged["manifest_key"])["encryption"] or {
-        "algorithm": "AES-256-GCM", "chunk_size": crypto.DEFAULT_CHUNK,
-        "key_fingerprint": crypto.key_fingerprint(KEY)}
-    body.pop("mac")
-    _put_manifest(client, bucket, genuine["manifest_key"], body)
-    with pytest.raises(pipeline.BackupError, match="failed authentication"):
-        pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
+
+
+def test_every_operation_needs_the_key(s3, pg, tmp_path):
+    """No key, no backup, verify, restore, listing or retention: an unencrypted
+    backup is authenticated all the same."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text)")
+    prefix = "lib-nokey-" + secrets.token_hex(4)
+    for key in (None, b"", b"short"):
+        with pytest.raises(pipeline.BackupError, match="no backup key"):
+            pipeline.backup(client, bucket, prefix, src, env, key=key, encrypt=False,
+                            pg_dump=tools["pg_dump"], include_filestore=False)
+    assert not list(s3lib.list_keys(client, bucket, prefix + "/"))
+    manifest = pipeline.backup(client, bucket, prefix, src, env, key=KEY, encrypt=False,
+                               pg_dump=tools["pg_dump"], include_filestore=False)
+    body = _manifest(client, bucket, manifest["manifest_key"])
+    assert body["encryption"] is None and body["mac"]
+    assert body["key_fingerprint"] == crypto.key_fingerprint(KEY)
+    with pytest.raises(pipeline.BackupError, match="no backup key"):
+        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+    with pytest.raises(pipeline.BackupError, match="no backup key"):
+        pipeline.restore(client, bucket, manifest["manifest_key"], None, "sb_lib_nokey", env,
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"])
+    with pytest.raises(pipeline.BackupError, match="no backup key"):
+        pipeline.list_backups(client, bucket, prefix, src, None)
+    with pytest.raises(pipeline.BackupError, match="no backup key"):
+        pipeline.apply_retention(client, bucket, prefix, src, 1, 0, key=None)
+    with pytest.raises(pipeline.BackupError, match="authenticated with another key"):
+        pipeline.verify(client, bucket, manifest["manifest_key"], secrets.token_bytes(32))
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], KEY)["objects"] == 1
 
 
 @pytest.mark.parametrize("objects", ["none", "two_databases", "missing_filestore", "foreign"])
 def test_manifest_must_list_exactly_the_objects_of_its_backup(s3, pg, tmp_path, objects):
-    """Unencrypted backups have no mac: a manifest listing no database object
-    would restore an empty database without an error."""
+    """Even authenticated (written by a holder of the key), a manifest listing
+    no database object would restore an empty database without an error."""
     client, bucket = s3
     env, tools, make, names = pg
     src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
     store = tmp_path / "fs"
     (store / "ab").mkdir(parents=True)
     (store / "ab" / "file").write_bytes(b"data")
-    manifest = pipeline.backup(client, bucket, "lib-objects", src, env, key=None,
+    manifest = pipeline.backup(client, bucket, "lib-objects", src, env, key=KEY, encrypt=False,
                                pg_dump=tools["pg_dump"], filestore=str(store))
     body = _manifest(client, bucket, manifest["manifest_key"])
     db_obj, fs_obj = body["objects"]
     body["objects"] = {"none": [], "two_databases": [db_obj, db_obj],
                        "missing_filestore": [db_obj],
                        "foreign": [dict(db_obj, key="elsewhere/db.dump.zst"), fs_obj]}[objects]
-    _put_manifest(client, bucket, manifest["manifest_key"], body)
+    _put_manifest(client, bucket, manifest["manifest_key"], _sign(body, KEY))
     pattern = {"none": "exactly one database object", "two_databases": "exactly one database",
                "missing_filestore": "lists no filestore object",
                "foreign": "lists an object outside its backup"}[objects]
     with pytest.raises(pipeline.BackupError, match=pattern):
-        pipeline.verify(client, bucket, manifest["manifest_key"], None)
+        pipeline.verify(client, bucket, manifest["manifest_key"], KEY)
     target = "sb_lib_objects_" + secrets.token_hex(3)
     names.append(target)
     with pytest.raises(pipeline.BackupError, match=pattern):
-        pipeline.restore(client, bucket, manifest["manifest_key"], None, target, env,
-                         pg_restore=tools["pg_restore"], filestore_root=str(tmp_path))
+        pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
+                         filestore_root=str(tmp_path))
     assert not pipeline.database_exists(env, target)
 
 
@@ -416,14 +464,25 @@ def test_signed_manifest_copied_to_another_name_is_refused(s3, pg):
                                CopySource={"Bucket": bucket, "Key": obj_key})
         with pytest.raises(pipeline.BackupError, match="stored elsewhere"):
             pipeline.verify(client, bucket, f"{base}{new_id}/manifest.json", KEY)
-    listed = pipeline.list_backups(client, bucket, prefix, src)
-    assert [b["backup_id"] for b in listed if b["complete"]][0] != "20991231T000000Z-deadbeef"
-    assert not [b for b in listed if b["backup_id"].startswith("2099") and b["complete"]]
+    listed = pipeline.list_backups(client, bucket, prefix, src, KEY)
+    assert [b["backup_id"] for b in listed if b["complete"]] == [manifest["backup_id"]]
+    assert {b["backup_id"]: b["state"] for b in listed} == {
+        manifest["backup_id"]: "good", soon: "rejected", "20991231T000000Z-deadbeef": "rejected"}
+    # nor under another profile's prefix (same database, same key)
+    other = "lib-replay-other-" + secrets.token_hex(4)
+    moved = f"{pipeline.base_prefix(other, src)}{manifest['backup_id']}/"
+    for obj_key in [o["key"] for o in manifest["objects"]] + [manifest["manifest_key"]]:
+        client.copy_object(Bucket=bucket, Key=moved + obj_key.rsplit("/", 1)[1],
+                           CopySource={"Bucket": bucket, "Key": obj_key})
+    with pytest.raises(pipeline.BackupError, match="stored elsewhere"):
+        pipeline.verify(client, bucket, moved + "manifest.json", KEY)
+    assert [b["state"] for b in pipeline.list_backups(client, bucket, other, src, KEY)] == [
+        "rejected"]
 
 
 def test_future_dated_backup_is_never_the_newest_kept():
     now = datetime(2026, 6, 1, tzinfo=timezone.utc)
-    sets = {bid: {"keys": [], "complete": True} for bid in (
+    sets = {bid: {"keys": [], "manifest": True, "authentic": True} for bid in (
         "20991231T000000Z-deadbeef", "20260531T000000Z-00000001", "20260530T000000Z-00000002")}
     # the future-dated set neither counts as the newest nor is deleted (it is not ours)
     assert retention.expired(sets, 1, 0, now) == ["20260530T000000Z-00000002"]
@@ -553,7 +612,8 @@ from selfhost_backup_lib import pipeline, s3 as s3lib
 a = json.loads(sys.argv[2])
 client = s3lib.make_client(a["endpoint"], None, a["access"], a["secret"], "path")
 pipeline.restore(client, a["bucket"], a["manifest_key"], bytes.fromhex(a["key"]), a["target"],
-                 a["env"], pg_restore=a["pg_restore"], filestore_root=a["root"])
+                 a["env"], marker_dir=a["markers"], pg_restore=a["pg_restore"],
+                 filestore_root=a["root"])
 """
 
 
@@ -581,7 +641,8 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
     args = {"endpoint": _env("SUITE_S3_ENDPOINT"), "access": _env("SUITE_S3_ACCESS_KEY"),
             "secret": _env("SUITE_S3_SECRET_KEY"), "bucket": bucket,
             "manifest_key": manifest["manifest_key"], "key": KEY.hex(), "target": target,
-            "env": env, "pg_restore": str(wrapper), "root": str(tmp_path / "filestore")}
+            "env": env, "pg_restore": str(wrapper), "root": str(tmp_path / "filestore"),
+            "markers": _markers(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-c", _RESTORE_SCRIPT, str(LIB), json.dumps(args)])
     deadline = time.monotonic() + 60
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -600,22 +661,25 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
     names.extend(leftovers)
     assert leftovers, "the killed restore left its staging database, under another name"
     assert not pipeline.database_exists(env, target)
+    assert sorted(os.listdir(_markers(tmp_path))) == leftovers, "recorded by a marker"
     # a restore running meanwhile (its session holds the lock on its staging name)
     running = target + pipeline.STAGING_MARK + "running"
     names.append(running)
-    pipeline._create_database(env, running)
-    claim = pipeline._claim_staging(env, running)
+    claim = pipeline.begin_staging(env, _markers(tmp_path), running)
     time.sleep(0.5)  # the orphaned pg_restore sees the end of its input and stops
     try:
         pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
-                         pg_restore=tools["pg_restore"],
+                         marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"],
                          filestore_root=str(tmp_path / "filestore"))
         for name in leftovers:  # the retry dropped what the killed one left
             assert not pipeline.database_exists(env, name)
         assert pipeline.database_exists(env, running), "a running restore's is kept"
     finally:
         claim.close()
-    assert pipeline.drop_abandoned_stagings(env) == [running]  # its process is gone
+    assert os.listdir(_markers(tmp_path)) == [running]
+    assert pipeline.drop_abandoned_stagings(env, marker_dir=_markers(tmp_path)) == [
+        running]  # its process is gone
+    assert not os.listdir(_markers(tmp_path))
     conn = pipeline._connect(env, target)
     try:
         with conn.cursor() as cr:
@@ -623,3 +687,289 @@ def test_restore_killed_halfway_leaves_no_target_database(s3, pg, tmp_path):
             assert cr.fetchone()[0] == 300000
     finally:
         conn.close()
+
+
+# --- planted objects: nothing real is lost -----------------------------------------
+def test_database_named_like_a_staging_one_survives_the_cleanup(pg, tmp_path):
+    """Only the staging databases this server recorded (a marker under its data
+    dir) are dropped as abandoned; a database merely named like one, on the same
+    PostgreSQL server, is not."""
+    env, _tools, make, names = pg
+    lookalike = make("CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep')")
+    renamed = lookalike + pipeline.STAGING_MARK + "0badc0de"
+    pipeline._rename_database(env, lookalike, renamed)
+    names.append(renamed)
+    markers, root = _markers(tmp_path), tmp_path / "filestore"
+    # a restore whose process was killed: staging created with its marker, lock gone
+    abandoned = "sb_lib_target" + pipeline.STAGING_MARK + secrets.token_hex(4)
+    names.append(abandoned)
+    pipeline.begin_staging(env, markers, abandoned).close()
+    (root / abandoned).mkdir(parents=True)
+    (root / renamed).mkdir(parents=True)
+    assert pipeline.database_exists(env, abandoned)
+    assert os.listdir(markers) == [abandoned]
+    # a marker that does not name a staging database is no reason to drop anything
+    (tmp_path / "stagings" / lookalike).write_text("")
+
+    assert pipeline.drop_abandoned_stagings(env, str(root), markers) == [abandoned]
+    assert not pipeline.database_exists(env, abandoned)
+    assert not (root / abandoned).exists()
+    assert sorted(os.listdir(markers)) == [lookalike]
+    assert pipeline.database_exists(env, renamed), "not recorded by this server: kept"
+    assert (root / renamed).exists()
+    conn = pipeline._connect(env, renamed)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT v FROM precious")
+            assert cr.fetchall() == [("keep",)]
+    finally:
+        conn.close()
+    # nor by the cleanup a restore runs first
+    assert pipeline.drop_abandoned_stagings(env, str(root), markers) == []
+    assert pipeline.database_exists(env, renamed)
+
+
+def _backup_at(client, bucket, prefix, src, env, tools, days_ago, **kw):
+    when = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    return pipeline.backup(client, bucket, prefix, src, env, key=KEY, pg_dump=tools["pg_dump"],
+                           include_filestore=False, now=when, **kw)
+
+
+def _set_ids(client, bucket, base):
+    return sorted({k[len(base):].split("/")[0] for k, _s, _m in s3lib.list_keys(
+        client, bucket, base)})
+
+
+@pytest.mark.parametrize("encrypt", [True, False])
+def test_planted_manifests_never_get_a_real_backup_deleted(s3, pg, encrypt):
+    """Someone who can put objects in the bucket, but not delete them, plants
+    manifests for retention to count: unsigned and dated up to an hour ahead,
+    copied from a real backup under newer names, with a made-up MAC, or written
+    over the manifest of a real backup. None is counted, none of the real
+    backups is deleted, none of the planted sets either, and each is reported."""
+    import json  # noqa: PLC0415
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    prefix = "lib-plant-" + secrets.token_hex(4)
+    base = pipeline.base_prefix(prefix, src)
+    keep = 3
+    real = [_backup_at(client, bucket, prefix, src, env, tools, days, encrypt=encrypt)
+            for days in (3, 2, 1)]
+    real_keys = sorted(k for k, _s, _m in s3lib.list_keys(client, bucket, base))
+    now = datetime.now(timezone.utc)
+    newest = real[-1]
+    template = _manifest(client, bucket, newest["manifest_key"])
+    planted = {}
+
+    def plant(bid, body, with_objects=True):
+        if with_objects:
+            for obj in newest["objects"]:
+                name = obj["key"].rsplit("/", 1)[1]
+                client.copy_object(Bucket=bucket, Key=f"{base}{bid}/{name}",
+                                   CopySource={"Bucket": bucket, "Key": obj["key"]})
+        client.put_object(Bucket=bucket, Key=f"{base}{bid}/manifest.json",
+                          Body=body if isinstance(body, bytes) else json.dumps(body).encode())
+        planted[bid] = body
+
+    def moved(bid, **changes):
+        body = dict(template, backup_id=bid, **changes)
+        body["objects"] = [dict(o, key=f"{base}{bid}/{o['key'].rsplit('/', 1)[1]}")
+                           for o in template["objects"]]
+        return body
+
+    for i in range(keep):  # unsigned, dated up to an hour ahead
+        bid = retention.backup_id_for(now + timedelta(minutes=10 * (i + 1)), f"a{i:07x}")
+        plant(bid, moved(bid, mac=None))
+    for i in range(keep):  # a real, signed manifest copied under newer names
+        plant(retention.backup_id_for(now - timedelta(minutes=i + 1), f"b{i:07x}"), template)
+    for i in range(keep):  # rewritten to fit the new name, with a made-up MAC
+        bid = retention.backup_id_for(now - timedelta(minutes=20 + i), f"c{i:07x}")
+        plant(bid, moved(bid, mac="f" * 64))
+    plant(retention.backup_id_for(now - timedelta(minutes=40), "d0000000"), b"{not json",
+          with_objects=False)
+    # the oldest real backup: its manifest overwritten (it must not be deleted as "incomplete")
+    client.put_object(Bucket=bucket, Key=real[0]["manifest_key"], Body=b"garbage")
+
+    current = _backup_at(client, bucket, prefix, src, env, tools, 0, encrypt=encrypt)
+    result = pipeline.apply_retention(client, bucket, prefix, src, keep, 0, key=KEY,
+                                      current=current["backup_id"])
+    assert result["deleted"] == []
+    remaining = {k for k, _s, _m in s3lib.list_keys(client, bucket, base)}
+    assert set(real_keys) <= remaining, "every real backup is still there"
+    reasons = dict(result["rejected"])
+    assert set(reasons) == set(planted) | {real[0]["backup_id"]}
+    first = {kind: next(b for b in planted if b.endswith(f"{kind}0000000")) for kind in "abc"}
+    assert "is not authenticated" in reasons[first["a"]]
+    assert "stored elsewhere" in reasons[first["b"]]
+    assert "failed authentication" in reasons[first["c"]]
+    assert "not a backup manifest" in reasons[real[0]["backup_id"]]
+    assert set(_set_ids(client, bucket, base)) == set(planted) | {
+        b["backup_id"] for b in real + [current]}, "planted sets are not deleted either"
+
+    # the real backups still count: one more run keeps the `keep` newest real ones
+    later = _backup_at(client, bucket, prefix, src, env, tools, 0, encrypt=encrypt)
+    result = pipeline.apply_retention(client, bucket, prefix, src, keep, 0, key=KEY,
+                                      current=later["backup_id"])
+    assert result["deleted"] == [real[1]["backup_id"]]
+    assert real[0]["backup_id"] in dict(result["rejected"]), "never deleted while rejected"
+
+
+def test_real_backup_whose_object_was_replaced_is_neither_counted_nor_deleted(s3, pg):
+    """Its manifest authenticates, but an object it lists is not of the recorded
+    size any more: not counted (it may not restore), not deleted (it may be the
+    only copy of something), reported."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('x')")
+    prefix = "lib-objsize-" + secrets.token_hex(4)
+    base = pipeline.base_prefix(prefix, src)
+    old, mid = (_backup_at(client, bucket, prefix, src, env, tools, days) for days in (3, 2))
+    client.put_object(Bucket=bucket, Key=old["objects"][0]["key"], Body=b"tampered")
+    current = _backup_at(client, bucket, prefix, src, env, tools, 0)
+    result = pipeline.apply_retention(client, bucket, prefix, src, 1, 0, key=KEY,
+                                      current=current["backup_id"])
+    assert result["deleted"] == [mid["backup_id"]]
+    assert [bid for bid, _r in result["rejected"]] == [old["backup_id"]]
+    assert "not of the size its manifest records" in result["rejected"][0][1]
+    assert old["backup_id"] in _set_ids(client, bucket, base)
+
+
+def _recording_pg_restore(tmp_path, real):
+    """A pg_restore that records every byte it is given, then runs the real one."""
+    wrapper, received = tmp_path / "pg_restore_recording", tmp_path / "received"
+    wrapper.write_text(f'#!/bin/sh\ntee "{received}" | "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper), received
+
+
+@pytest.mark.parametrize("manifest_rewritten", [True, False])
+def test_swapped_dump_in_an_unencrypted_backup_is_refused(s3, pg, tmp_path, manifest_rewritten):
+    """The dump of an unencrypted backup replaced by one of the attacker's (whose
+    SQL would run as the database role), with the manifest rewritten to match it
+    (without the key) or left as it was: refused at verify, and at restore before
+    pg_restore sees a single byte of it."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('genuine')")
+    evil = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('backdoor')")
+    prefix = "lib-swap-" + secrets.token_hex(4)
+    genuine = pipeline.backup(client, bucket, prefix, src, env, key=KEY, encrypt=False,
+                              pg_dump=tools["pg_dump"], include_filestore=False)
+    theirs = pipeline.backup(client, bucket, prefix + "-evil", evil, env,
+                             key=secrets.token_bytes(32), encrypt=False,
+                             pg_dump=tools["pg_dump"], include_filestore=False)
+    dump_key = genuine["objects"][0]["key"]
+    data = client.get_object(Bucket=bucket, Key=theirs["objects"][0]["key"])["Body"].read()
+    client.put_object(Bucket=bucket, Key=dump_key, Body=data)
+    if manifest_rewritten:
+        body = _manifest(client, bucket, genuine["manifest_key"])
+        body["objects"][0].update(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                                  plain_size=theirs["objects"][0]["plain_size"],
+                                  plain_sha256=theirs["objects"][0]["plain_sha256"])
+        client.put_object(Bucket=bucket, Key=genuine["manifest_key"],
+                          Body=json.dumps(body).encode())
+        pattern = "failed authentication"
+    else:
+        pattern = r"db\.dump\.zst: SHA-256 of the stored object does not match"
+    with pytest.raises(pipeline.BackupError, match=pattern):
+        pipeline.verify(client, bucket, genuine["manifest_key"], KEY)
+    target = "sb_lib_swap_" + secrets.token_hex(3)
+    names.append(target)
+    real = shutil.which(tools["pg_restore"]) or tools["pg_restore"]
+    recording, received = _recording_pg_restore(tmp_path, real)
+    with pytest.raises(pipeline.BackupError, match=pattern):
+        pipeline.restore(client, bucket, genuine["manifest_key"], KEY, target, env,
+                         marker_dir=_markers(tmp_path), pg_restore=recording,
+                         filestore_root=str(tmp_path / "filestore"), spool_dir=str(tmp_path))
+    assert not pipeline.database_exists(env, target)
+    assert not received.exists() or received.stat().st_size == 0, \
+        "pg_restore was given the attacker's dump"
+    assert not os.path.exists(_markers(tmp_path)) or not os.listdir(_markers(tmp_path))
+
+
+def test_what_a_planted_manifest_says_never_reaches_the_alert(s3, pg):
+    """The reasons retention reports (in alerts and e-mails to the Owner and
+    Admins) repeat nothing of an unauthenticated manifest."""
+    import json  # noqa: PLC0415
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text)")
+    prefix = "lib-plant-text-" + secrets.token_hex(4)
+    base = pipeline.base_prefix(prefix, src)
+    real = _backup_at(client, bucket, prefix, src, env, tools, 1)
+    template = _manifest(client, bucket, real["manifest_key"])
+    lure = "URGENT call +1-555-0100 http://evil.example"
+    now = datetime.now(timezone.utc)
+    for i, changes in enumerate(({"key_fingerprint": lure, "encryption": None},
+                                 {"version": lure}, {"encryption": {"key_fingerprint": lure}},
+                                 {"objects": [{"key": lure, "role": "database"}]})):
+        bid = retention.backup_id_for(now - timedelta(minutes=i + 1), f"e{i:07x}")
+        body = dict(template, backup_id=bid, **changes)
+        client.put_object(Bucket=bucket, Key=f"{base}{bid}/manifest.json",
+                          Body=json.dumps(body).encode())
+    result = pipeline.apply_retention(client, bucket, prefix, src, 1, 0, key=KEY,
+                                      current=real["backup_id"])
+    assert len(result["rejected"]) == 4
+    assert "evil" not in repr(result)
+
+
+def test_encrypted_backups_of_the_previous_version_still_count_and_restore(s3, pg, tmp_path):
+    """Their manifest (signed, without the prefix and the top-level key
+    fingerprint that manifests record now) authenticates as before."""
+    client, bucket = s3
+    env, tools, make, names = pg
+    src = make("CREATE TABLE t (v text); INSERT INTO t VALUES ('old')")
+    prefix = "lib-previous-" + secrets.token_hex(4)
+    manifest = _backup_at(client, bucket, prefix, src, env, tools, 2)
+    body = _manifest(client, bucket, manifest["manifest_key"])
+    for name in ("prefix", "key_fingerprint"):
+        del body[name]
+    _put_manifest(client, bucket, manifest["manifest_key"], _sign(body, KEY))
+    assert pipeline.verify(client, bucket, manifest["manifest_key"], KEY)["objects"] == 1
+    assert [b["state"] for b in pipeline.list_backups(client, bucket, prefix, src, KEY)] == [
+        "good"]
+    target = "sb_lib_previous_" + secrets.token_hex(3)
+    names.append(target)
+    pipeline.restore(client, bucket, manifest["manifest_key"], KEY, target, env,
+                     marker_dir=_markers(tmp_path), pg_restore=tools["pg_restore"])
+    current = _backup_at(client, bucket, prefix, src, env, tools, 0)
+    result = pipeline.apply_retention(client, bucket, prefix, src, 1, 0, key=KEY,
+                                      current=current["backup_id"])
+    assert result == {"deleted": [manifest["backup_id"]], "rejected": []}
+
+
+def test_retention_interrupted_halfway_leaves_nothing_it_keeps_forever(s3, pg):
+    """The manifests of the doomed sets go first: a retention cut off after them
+    leaves sets without a manifest, removed by the next run (not authentic
+    manifests whose objects are gone, which retention would keep and report)."""
+    client, bucket = s3
+    env, tools, make, _names = pg
+    src = make("CREATE TABLE t (v text)")
+    prefix = "lib-cut-" + secrets.token_hex(4)
+    base = pipeline.base_prefix(prefix, src)
+    old = _backup_at(client, bucket, prefix, src, env, tools, 3)
+    current = _backup_at(client, bucket, prefix, src, env, tools, 0)
+    real_delete, calls = client.delete_objects, []
+
+    def cut_off(**kwargs):
+        calls.append(kwargs)
+        if len(calls) > 1:
+            raise ConnectionResetError("connection reset by peer")
+        return real_delete(**kwargs)
+
+    client.delete_objects = cut_off
+    try:
+        with pytest.raises(s3lib.S3Error):
+            pipeline.apply_retention(client, bucket, prefix, src, 1, 0, key=KEY,
+                                     current=current["backup_id"])
+    finally:
+        del client.delete_objects
+    assert [o["Key"] for o in calls[0]["Delete"]["Objects"]] == [old["manifest_key"]]
+    result = pipeline.apply_retention(client, bucket, prefix, src, 1, 0, key=KEY,
+                                      current=current["backup_id"])
+    assert result == {"deleted": [old["backup_id"]], "rejected": []}
+    assert _set_ids(client, bucket, base) == [current["backup_id"]]

@@ -2,7 +2,7 @@
     "name": "Self-host Backups to S3",
     "summary": "Streaming, client-side encrypted PostgreSQL and filestore backups to any "
     "S3-compatible store, with retention, verification, restore and a host-cron command",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Security",
     "license": "LGPL-3",
     "author": "Odoo Security Suite",

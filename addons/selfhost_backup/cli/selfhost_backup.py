@@ -121,7 +121,8 @@ class SelfhostBackup(Command):
 
     def _list(self, env, profile, opt):
         for item in profile._list_backups(opt.from_database):
-            state = "complete" if item["complete"] else "INCOMPLETE (failed run)"
+            state = {"good": "complete", "incomplete": "INCOMPLETE (failed run)"}.get(
+                item["state"], f"REJECTED ({item['problem']})")
             _out(f"{item['backup_id']}  {state}  {len(item['keys'])} objects")
         return 0
 
@@ -131,7 +132,9 @@ class SelfhostBackup(Command):
         if backup_id:
             backups = [b for b in backups if b["backup_id"] == backup_id]
         if not backups:
-            raise UserError(f"no complete backup {backup_id or ''} found for this database")
+            raise UserError(f"no complete backup {backup_id or ''} found for this database "
+                            "(only backups whose manifest authenticates with the profile's key "
+                            "count: see `list`)")
         return backups[0]
 
     def _verify(self, env, profile, opt):

@@ -4,6 +4,11 @@
     tar of the filestore | compress | AES-256-GCM chunks | S3 multipart upload
     manifest.json (SHA-256 of every stored object and of its plaintext, HMAC)
 
+Every profile has a key. Encryption is the Owner's choice; the manifest's HMAC
+is not: it is what tells a backup this server wrote from objects that anyone
+with write access to the bucket put there, and the manifest's SHA-256 of each
+stored object then covers the objects, encrypted or not.
+
 The database is dumped before the filestore (an attachment row never lacks
 its file in the restored copy, only the reverse, which Odoo's garbage
 collector cleans). Memory stays bounded: at most two upload parts and one
@@ -45,10 +50,20 @@ class BackupError(RuntimeError):
         self.leftovers = list(leftovers)
 
 
+def normal_prefix(prefix):
+    return (prefix or "").strip().strip("/")
+
+
 def base_prefix(prefix, dbname):
     """`<prefix>/<database>/`: each profile's keys, per database."""
-    prefix = (prefix or "").strip().strip("/")
+    prefix = normal_prefix(prefix)
     return f"{prefix}/{dbname}/" if prefix else f"{dbname}/"
+
+
+def _require_key(key):
+    if not isinstance(key, bytes) or len(key) != 32:
+        raise BackupError("no backup key: every backup is authenticated with the profile's key, "
+                          "encrypted or not (odoo.conf option selfhost_backup_encryption_key)")
 
 
 def object_name(kind, compression, encrypted):
@@ -207,48 +222,52 @@ def _dump_filestore(root, counter):
     return produce
 
 
-def backup(client, bucket, prefix, dbname, pg_env, *, key=None, compression="zstd",
+def backup(client, bucket, prefix, dbname, pg_env, *, key, encrypt=True, compression="zstd",
            pg_dump="pg_dump", filestore=None, include_filestore=True, db_size=0,
            extra_args=None, on_part=None, chunk_size=crypto.DEFAULT_CHUNK,
            min_part=s3lib.MIN_PART_SIZE, now=None, info=None, lock_wait_timeout=None,
            spool_dir=None):
-    """Back `dbname` (and its filestore) up under `<prefix>/<dbname>/<id>/`.
-    Returns the manifest, with `manifest_key` and `duration` added. Raises
-    BackupError; a failed backup leaves no manifest, so it is never counted."""
+    """Back `dbname` (and its filestore) up under `<prefix>/<dbname>/<id>/`,
+    encrypted with `key` when `encrypt`, its manifest authenticated with `key`
+    in any case. Returns the manifest, with `manifest_key` and `duration` added.
+    Raises BackupError; a failed backup leaves no manifest, so it is never counted."""
     if compression not in comp.KINDS:
         raise BackupError(f"unknown compression {compression!r}")
+    _require_key(key)
     started = time.monotonic()
     now = now or datetime.now(timezone.utc)
     backup_id = retention.backup_id_for(now, secrets.token_hex(4))
     folder = base_prefix(prefix, dbname) + backup_id + "/"
     ctx = {"client": client, "bucket": bucket, "extra_args": dict(extra_args or {}),
-           "on_part": on_part, "compression": compression, "key": key,
+           "on_part": on_part, "compression": compression, "key": key if encrypt else None,
            "chunk_size": chunk_size, "uploads": [], "done": [], "spool_dir": spool_dir}
     try:
         s3lib.check_bucket(client, bucket)
         version = _pg_dump_version(pg_dump)
         objects = [_stream_object(
-            ctx, folder + object_name("database", compression, bool(key)),
+            ctx, folder + object_name("database", compression, encrypt),
             s3lib.part_size_for(db_size, min_part),
             _dump_database(pg_dump, dbname, pg_env, lock_wait_timeout))]
         objects[0]["role"] = "database"
         counter = {"files": 0}
         if include_filestore:
             fs = _stream_object(
-                ctx, folder + object_name("filestore", compression, bool(key)),
+                ctx, folder + object_name("filestore", compression, encrypt),
                 s3lib.part_size_for(filestore_size(filestore), min_part),
                 _dump_filestore(filestore, counter))
             fs["role"] = "filestore"
             objects.append(fs)
         manifest = {
             "format": FORMAT, "version": FORMAT_VERSION, "backup_id": backup_id,
-            "database": dbname, "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "database": dbname, "prefix": normal_prefix(prefix),
+            "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "pg_dump": version, "compression": compression, "filestore_files": counter["files"],
+            "key_fingerprint": crypto.key_fingerprint(key),
             "encryption": ({"algorithm": "AES-256-GCM", "chunk_size": chunk_size,
-                            "key_fingerprint": crypto.key_fingerprint(key)} if key else None),
+                            "key_fingerprint": crypto.key_fingerprint(key)} if encrypt else None),
             "objects": objects, "info": info or {},
         }
-        body = dict(manifest, mac=crypto.manifest_mac(key, _canonical(manifest)) if key else None)
+        body = dict(manifest, mac=crypto.manifest_mac(key, _canonical(manifest)))
         manifest_key = folder + MANIFEST
         # if the reply is lost after the manifest was stored, the failure cleanup
         # must delete it too (never a manifest without its objects)
@@ -298,41 +317,92 @@ def cleanup(client, bucket, leftovers):
 # ---------------------------------------------------------------------------
 # Listing and retention
 # ---------------------------------------------------------------------------
-def list_backups(client, bucket, prefix, dbname, page_size=1000):
-    """The backup sets of this profile and database, newest first:
-    [{"backup_id", "created", "complete", "keys", "manifest_key"}]."""
-    base = base_prefix(prefix, dbname)
-    sets = retention.group_backups(base, (k for k, _s, _m in s3lib.list_keys(
+def _listed_sets(client, bucket, base, key, page_size):
+    """The backup sets under `base`, each with a manifest authenticated (see
+    authenticate_sets)."""
+    sets = retention.group_backups(base, ((k, size) for k, size, _m in s3lib.list_keys(
         client, bucket, base, page_size)))
-    now = datetime.now(timezone.utc)
-    # a set dated in the future is not one this suite wrote (a replayed manifest): never
-    # picked as the newest backup
-    return [{"backup_id": bid, "created": retention.created_of(bid),
-             "complete": s["complete"] and not retention.is_future(bid, now),
-             "keys": sorted(s["keys"]), "manifest_key": f"{base}{bid}/{MANIFEST}"}
-            for bid, s in sorted(sets.items(), reverse=True)]
+    authenticate_sets(client, bucket, base, sets, key)
+    return sets
 
 
-def apply_retention(client, bucket, prefix, dbname, keep_count, keep_days, *, now=None,
+def authenticate_sets(client, bucket, base, sets, key, now=None):
+    """Mark each set of retention.group_backups() that has a manifest "authentic"
+    when its manifest authenticates with `key` (load_manifest: HMAC, stored where
+    it says, not dated in the future) and every object it lists is in the listing
+    with the size it records; else record the reason as "problem"."""
+    _require_key(key)
+    now = now or datetime.now(timezone.utc)
+    for bid, entry in sets.items():
+        if not entry["manifest"]:
+            continue
+        entry["authentic"] = False
+        if retention.is_future(bid, now):
+            entry["problem"] = "dated in the future"
+            continue
+        try:
+            manifest = load_manifest(client, bucket, f"{base}{bid}/{MANIFEST}", key)
+        except BackupError as exc:
+            entry["problem"] = str(exc)[:300]
+            continue
+        missing = [obj["key"].rsplit("/", 1)[-1] for obj in manifest["objects"]
+                   if entry["sizes"].get(obj["key"]) != obj.get("size")]
+        if missing:
+            entry["problem"] = (f"{', '.join(missing)} missing, or not of the size its "
+                                "manifest records")
+            continue
+        entry["authentic"] = True
+    return sets
+
+
+def list_backups(client, bucket, prefix, dbname, key, page_size=1000):
+    """The backup sets of this profile and database, newest first:
+    [{"backup_id", "created", "complete", "state", "problem", "keys", "manifest_key"}].
+    Only a set whose manifest authenticates with `key` is "complete" (state
+    "good"); a set with a manifest that does not is "rejected" (planted, altered,
+    copied, made with another key); a set without one is "incomplete" (a failed
+    or running backup)."""
+    base = base_prefix(prefix, dbname)
+    sets = _listed_sets(client, bucket, base, key, page_size)
+    listed = []
+    for bid, entry in sorted(sets.items(), reverse=True):
+        state = ("good" if entry.get("authentic") else "rejected") if entry["manifest"] \
+            else "incomplete"
+        listed.append({"backup_id": bid, "created": retention.created_of(bid),
+                       "complete": state == "good", "state": state,
+                       "problem": entry.get("problem"), "keys": sorted(entry["keys"]),
+                       "manifest_key": f"{base}{bid}/{MANIFEST}"})
+    return listed
+
+
+def apply_retention(client, bucket, prefix, dbname, keep_count, keep_days, *, key, now=None,
                     current=None, page_size=1000):
-    """Delete what retention.expired() selects; returns the deleted backup ids."""
+    """Delete what retention.expired() selects among the sets whose manifest
+    authenticates with `key`. Returns {"deleted": [backup ids], "rejected":
+    [(backup id, reason)]}: the sets with a manifest that does not authenticate,
+    neither counted nor deleted, for the caller to alert about."""
     now = now or datetime.now(timezone.utc)
     base = base_prefix(prefix, dbname)
-    sets = retention.group_backups(base, (k for k, _s, _m in s3lib.list_keys(
-        client, bucket, base, page_size)))
+    sets = _listed_sets(client, bucket, base, key, page_size)
     doomed = retention.expired(sets, keep_count, keep_days, now, current)
-    # manifests last: a half-deleted set is then incomplete, never a broken "good" one
-    keys = [k for bid in doomed for k in sets[bid]["keys"] if not k.endswith(MANIFEST)]
-    keys += [k for bid in doomed for k in sets[bid]["keys"] if k.endswith(MANIFEST)]
-    if keys:
-        s3lib.delete_keys(client, bucket, keys)
-    return doomed
+    # manifests first: a half-deleted set is then one without a manifest (removed a
+    # day later, as a failed run's), never an authentic manifest whose objects are
+    # gone, which retention would keep and report
+    manifests = [k for bid in doomed for k in sets[bid]["keys"] if k.endswith(MANIFEST)]
+    objects = [k for bid in doomed for k in sets[bid]["keys"] if not k.endswith(MANIFEST)]
+    for keys in (manifests, objects):
+        if keys:
+            s3lib.delete_keys(client, bucket, keys)
+    return {"deleted": doomed, "rejected": retention.rejected(sets)}
 
 
 # ---------------------------------------------------------------------------
 # Verify and restore
 # ---------------------------------------------------------------------------
 def load_manifest(client, bucket, manifest_key, key):
+    """The manifest at `manifest_key`, once it authenticates with `key` (HMAC)
+    and describes the backup stored where it lies; BackupError otherwise."""
+    _require_key(key)
     body = s3lib.open_object(client, bucket, manifest_key)
     try:
         raw = body.read(MAX_MANIFEST + 1)
@@ -343,39 +413,54 @@ def load_manifest(client, bucket, manifest_key, key):
     try:
         manifest = json.loads(raw)
         assert manifest.get("format") == FORMAT and isinstance(manifest.get("objects"), list)
-    except (ValueError, AssertionError):
+        assert manifest.get("encryption") is None or isinstance(manifest["encryption"], dict)
+    except (ValueError, AssertionError, AttributeError):
         raise BackupError(f"{manifest_key} is not a backup manifest") from None
+    # until the MAC is checked, nothing of the manifest is repeated in a message
+    # (it ends up in alerts and e-mails): whoever planted it chose every byte
     if manifest.get("version") != FORMAT_VERSION:
-        raise BackupError(f"{manifest_key}: unsupported manifest version {manifest.get('version')}")
+        version = manifest.get("version")
+        raise BackupError(f"{manifest_key}: unsupported manifest version "
+                          f"{version if isinstance(version, int) else '?'}")
     mac = manifest.pop("mac", None)
-    if key is not None and not manifest.get("encryption"):
-        # a profile with a key only ever writes encrypted, authenticated backups: an
-        # unencrypted manifest here was written by someone else (downgrade attack)
-        raise BackupError(f"{manifest_key} is not encrypted, but this profile encrypts its "
-                          "backups: refused (the manifest was replaced, or the backup was made "
-                          "with encryption turned off)")
-    if manifest.get("encryption"):
-        if not key:
-            raise BackupError("this backup is encrypted: configure its encryption key")
-        if crypto.key_fingerprint(key) != manifest["encryption"].get("key_fingerprint"):
-            raise BackupError("this backup was encrypted with another key (fingerprint "
-                              f"{manifest['encryption'].get('key_fingerprint')})")
-        if not isinstance(mac, str) or not secrets.compare_digest(
-                mac, crypto.manifest_mac(key, _canonical(manifest))):
-            raise BackupError(f"{manifest_key} failed authentication: the manifest was altered")
+    if not isinstance(mac, str):
+        # an unencrypted profile wrote no mac before every manifest was authenticated:
+        # such a manifest cannot be told from one anybody with write access put there
+        raise BackupError(f"{manifest_key} is not authenticated (it has no MAC): refused (not "
+                          "written by this suite with a key, or written unencrypted before "
+                          "every backup was authenticated)")
+    encrypted = bool(manifest.get("encryption"))
+    fingerprint = manifest.get("key_fingerprint") or (manifest.get("encryption") or {}).get(
+        "key_fingerprint")
+    if fingerprint != crypto.key_fingerprint(key):
+        shown = fingerprint if isinstance(fingerprint, str) and re.fullmatch(
+            r"[0-9a-f]{16}", fingerprint) else "unknown"
+        raise BackupError(f"this backup was {'encrypted' if encrypted else 'authenticated'} "
+                          f"with another key (fingerprint {shown}): refused, or configure "
+                          "that key")
+    if not secrets.compare_digest(mac, crypto.manifest_mac(key, _canonical(manifest))):
+        raise BackupError(f"{manifest_key} failed authentication: the manifest was altered or "
+                          "was not written with this key")
     _check_manifest_layout(manifest, manifest_key)
     return manifest
 
 
 def _check_manifest_layout(manifest, manifest_key):
     """The manifest describes the backup stored where it lies (not an older one
-    copied to a newer name: replay), and holds exactly the objects a restore needs."""
+    copied to a newer name, or to another profile's prefix: replay), and holds
+    exactly the objects a restore needs."""
     backup_id, dbname = manifest.get("backup_id"), manifest.get("database")
     if not (isinstance(backup_id, str) and re.fullmatch(retention.BACKUP_ID_RE, backup_id)
             and isinstance(dbname, str) and DB_NAME_RE.match(dbname)):
         raise BackupError(f"{manifest_key} is not a backup manifest")
     folder = f"{dbname}/{backup_id}/"
-    if not (manifest_key == folder + MANIFEST or manifest_key.endswith("/" + folder + MANIFEST)):
+    if "prefix" in manifest:
+        where = isinstance(manifest["prefix"], str) and \
+            base_prefix(manifest["prefix"], dbname) + backup_id + "/" + MANIFEST
+    else:  # written before manifests recorded their prefix
+        where = manifest_key if manifest_key == folder + MANIFEST or manifest_key.endswith(
+            "/" + folder + MANIFEST) else None
+    if manifest_key != where:
         raise BackupError(f"{manifest_key} describes backup {backup_id} of {dbname}, stored "
                           "elsewhere: refused (a manifest copied to another name)")
     if retention.created_of(backup_id) > datetime.now(timezone.utc) + retention.CLOCK_SKEW:
@@ -399,18 +484,55 @@ def _check_manifest_layout(manifest, manifest_key):
                           "files but lists no filestore object")
 
 
-def _plaintext(client, bucket, manifest, obj, key):
+def _checked_copy(client, bucket, obj, spool_dir):
+    """A temporary file holding a stored object whose size and SHA-256 were checked
+    against the manifest: an unencrypted object has no authentication of its own
+    until its last byte, and nothing may reach pg_restore (or the filestore)
+    before it is known to be the one this server stored."""
+    name = obj["key"].rsplit("/", 1)[-1]
+    tmp = tempfile.TemporaryFile(dir=spool_dir)
+    try:
+        body = s3lib.open_object(client, bucket, obj["key"])
+        sha, size = hashlib.sha256(), 0
+        try:
+            for data in body.iter_chunks(READ_SIZE):
+                size += len(data)
+                if size > obj["size"]:
+                    break  # bigger than the manifest says: not ours, and not worth keeping
+                sha.update(data)
+                tmp.write(data)
+        except Exception as exc:
+            raise BackupError(s3lib.describe_error(exc, f"download {name}", bucket)) from exc
+        finally:
+            body.close()
+        if size != obj["size"] or sha.hexdigest() != obj["sha256"]:
+            raise BackupError(f"{name}: SHA-256 of the stored object does not match the manifest")
+        tmp.seek(0)
+        return tmp
+    except BaseException:
+        tmp.close()
+        raise
+
+
+def _plaintext(client, bucket, manifest, obj, key, checked_first=False, spool_dir=None):
     """Yield an object's plaintext (at most comp.OUT_CHUNK bytes at a time),
     authenticated chunk by chunk; at the end, check its size and both SHA-256
-    against the manifest."""
-    body = s3lib.open_object(client, bucket, obj["key"])
+    against the manifest. With `checked_first` (a restore), an unencrypted
+    object is downloaded to a temporary file under `spool_dir` and checked
+    before its first byte is yielded."""
     dec = crypto.Decryptor(key) if manifest.get("encryption") else None
+    if checked_first and not dec:
+        body = _checked_copy(client, bucket, obj, spool_dir)
+        stored = iter(lambda: body.read(READ_SIZE), b"")
+    else:
+        body = s3lib.open_object(client, bucket, obj["key"])
+        stored = body.iter_chunks(READ_SIZE)
     stored_sha, plain_sha, count = hashlib.sha256(), hashlib.sha256(), {"stored": 0}
     plain = 0
     name = obj["key"].rsplit("/", 1)[-1]
 
     def stored_chunks():
-        for data in body.iter_chunks(READ_SIZE):
+        for data in stored:
             stored_sha.update(data)
             count["stored"] += len(data)
             if dec:
@@ -528,7 +650,8 @@ def _drop_database(pg_env, name, attempts=5):
     return None
 
 
-def _restore_database(client, bucket, manifest, obj, key, target, pg_env, pg_restore):
+def _restore_database(client, bucket, manifest, obj, key, target, pg_env, pg_restore,
+                      spool_dir=None):
     with tempfile.TemporaryFile() as errors:
         try:
             proc = subprocess.Popen([pg_restore, "--no-owner", "--exit-on-error",
@@ -538,7 +661,8 @@ def _restore_database(client, bucket, manifest, obj, key, target, pg_env, pg_res
             raise BackupError(f"pg_restore cannot be run ({pg_restore}): {exc.strerror}") from exc
         broken = False
         try:
-            for data in _plaintext(client, bucket, manifest, obj, key):
+            for data in _plaintext(client, bucket, manifest, obj, key, checked_first=True,
+                                   spool_dir=spool_dir):
                 if not broken:
                     try:
                         proc.stdin.write(data)
@@ -564,8 +688,9 @@ def _safe_member(member, dest):
     return (member.isfile() or member.isdir()) and path.startswith(os.path.realpath(dest) + os.sep)
 
 
-def _restore_filestore(client, bucket, manifest, obj, key, dest):
-    reader = _GenReader(_plaintext(client, bucket, manifest, obj, key))
+def _restore_filestore(client, bucket, manifest, obj, key, dest, spool_dir=None):
+    reader = _GenReader(_plaintext(client, bucket, manifest, obj, key, checked_first=True,
+                                   spool_dir=spool_dir))
     os.makedirs(dest, exist_ok=True)
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
@@ -600,28 +725,71 @@ def _claim_staging(pg_env, staging):
     return conn
 
 
-def drop_abandoned_stagings(pg_env, filestore_root=None):
+def _write_marker(marker_dir, name):
+    """Record that this server creates the staging database `name`: only a
+    database with such a marker is ever dropped as an abandoned restore."""
+    os.makedirs(marker_dir, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(marker_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps({"database": name, "pid": os.getpid(),
+                             "created": datetime.now(timezone.utc).isoformat()}))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _remove_marker(marker_dir, name):
+    try:
+        os.unlink(os.path.join(marker_dir, name))
+    except FileNotFoundError:
+        pass
+
+
+def begin_staging(pg_env, marker_dir, staging):
+    """Claim the staging name (lock), record it (marker under `marker_dir`),
+    then create the staging database. Returns the connection holding the lock."""
+    claim = _claim_staging(pg_env, staging)
+    try:
+        _write_marker(marker_dir, staging)
+        try:
+            _create_database(pg_env, staging)
+        except BaseException:
+            _remove_marker(marker_dir, staging)  # not created: not ours to drop, ever
+            raise
+    except BaseException:
+        claim.close()
+        raise
+    return claim
+
+
+def drop_abandoned_stagings(pg_env, filestore_root=None, marker_dir=None):
     """Drop the staging databases (and filestores) of restores that were
-    killed: those whose lock no session holds. Returns their names."""
+    killed: those this server recorded under `marker_dir` (see begin_staging)
+    and whose lock no session holds. A database merely named like a staging
+    one is never touched. Returns the names of the databases dropped."""
     import psycopg2  # noqa: PLC0415
+    if not marker_dir or not os.path.isdir(marker_dir):
+        return []
+    names = sorted(name for name in os.listdir(marker_dir)
+                   if DB_NAME_RE.match(name) and STAGING_MARK in name)
     dropped = []
+    if not names:
+        return dropped
     conn = _connect(pg_env)
     try:
         with conn.cursor() as cr:
-            cr.execute("SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0",
-                       [STAGING_MARK])
-            for (name,) in cr.fetchall():
-                if not DB_NAME_RE.match(name):  # not one of ours (nor a path to follow)
-                    continue
+            for name in names:
                 cr.execute(STAGING_LOCK.format("pg_try_advisory_lock"), [name])
                 if not cr.fetchone()[0]:
                     continue  # its restore is running
                 try:
+                    existed = database_exists(pg_env, name)
                     _drop_database(pg_env, name)
                     if filestore_root:
                         shutil.rmtree(os.path.join(filestore_root, name), ignore_errors=True)
-                    dropped.append(name)
-                except psycopg2.Error as exc:  # e.g. another role's database
+                    _remove_marker(marker_dir, name)
+                    if existed:
+                        dropped.append(name)
+                except psycopg2.Error as exc:
                     _logger.warning("could not drop the abandoned restore %s: %s", name, exc)
                 finally:
                     cr.execute(STAGING_LOCK.format("pg_advisory_unlock"), [name])
@@ -630,18 +798,24 @@ def drop_abandoned_stagings(pg_env, filestore_root=None):
     return dropped
 
 
-def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore="pg_restore",
-            filestore_root=None):
+def restore(client, bucket, manifest_key, key, target_db, pg_env, *, marker_dir,
+            pg_restore="pg_restore", filestore_root=None, spool_dir=None):
     """Restore a backup into a NEW database `target_db` (and its filestore under
-    `filestore_root/target_db`); refuses an existing database or filestore. On
-    any failure the new database and filestore are removed again.
+    `filestore_root/target_db`); refuses an existing database or filestore, and
+    any manifest or object that does not authenticate with `key`. On any failure
+    the new database and filestore are removed again.
 
     The restore goes into a staging database and filestore
     (`<target>__restoring_<random>`), renamed to `target_db` only once complete:
     a process killed meanwhile (no cleanup runs) leaves the staging copy, never
     a half-restored `target_db`, and a retry under the same name works. The
-    next restore drops such leftovers (see drop_abandoned_stagings)."""
+    staging name is recorded by a marker file under `marker_dir` (this server's
+    data directory) until the copy is renamed or dropped; the next restore drops
+    the recorded leftovers (see drop_abandoned_stagings). Unencrypted objects
+    are checked in a temporary file under `spool_dir` before they are restored."""
     started = time.monotonic()
+    if not marker_dir:
+        raise BackupError("a restore needs a directory for its staging markers")
     if not DB_NAME_RE.match(target_db or "") or STAGING_MARK in target_db:
         raise BackupError("the new database name may contain only letters, digits, '_', '-' "
                           "and '.'")
@@ -655,27 +829,31 @@ def restore(client, bucket, manifest_key, key, target_db, pg_env, *, pg_restore=
     manifest = load_manifest(client, bucket, manifest_key, key)
     staging = f"{target_db[:40]}{STAGING_MARK}{secrets.token_hex(4)}"
     staging_dest = os.path.join(filestore_root, staging) if filestore_root else None
-    drop_abandoned_stagings(pg_env, filestore_root)
-    claim = _claim_staging(pg_env, staging)
+    drop_abandoned_stagings(pg_env, filestore_root, marker_dir)
+    claim = begin_staging(pg_env, marker_dir, staging)
     try:
         _restore_into(client, bucket, manifest, key, target_db, pg_env, pg_restore, staging,
-                      staging_dest, dest)
+                      staging_dest, dest, spool_dir)
     finally:
+        try:
+            if not database_exists(pg_env, staging):  # renamed or dropped
+                _remove_marker(marker_dir, staging)
+        except Exception:  # noqa: BLE001 (the marker then stays for the next cleanup)
+            _logger.warning("the staging database %s could not be checked", staging)
         claim.close()
     return {"database": target_db, "filestore": dest, "manifest": manifest,
             "duration": time.monotonic() - started}
 
 
 def _restore_into(client, bucket, manifest, key, target_db, pg_env, pg_restore, staging,
-                  staging_dest, dest):
-    _create_database(pg_env, staging)
+                  staging_dest, dest, spool_dir):
     try:
         for obj in manifest["objects"]:
             if obj["role"] == "database":
                 _restore_database(client, bucket, manifest, obj, key, staging, pg_env,
-                                  pg_restore)
+                                  pg_restore, spool_dir)
             elif obj["role"] == "filestore" and staging_dest:
-                _restore_filestore(client, bucket, manifest, obj, key, staging_dest)
+                _restore_filestore(client, bucket, manifest, obj, key, staging_dest, spool_dir)
         if database_exists(pg_env, target_db):
             raise BackupError(f"the database {target_db!r} was created meanwhile")
         if staging_dest and os.path.isdir(staging_dest):

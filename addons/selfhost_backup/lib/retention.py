@@ -1,5 +1,6 @@
 """Which backups a profile's retention removes. Pure functions: the caller lists
-the keys (only under the profile's own prefix) and deletes what is returned."""
+the keys (only under the profile's own prefix), tells which sets authenticate,
+and deletes what is returned."""
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -23,38 +24,53 @@ def is_future(backup_id, now):
     return created_of(backup_id) > now + CLOCK_SKEW
 
 
-def group_backups(base, keys):
-    """{backup_id: {"keys": [...], "complete": bool}} for the keys named as this
-    suite names them directly under `base` (`<prefix><database>/`); every other
-    key is left out, so it is never touched."""
+def group_backups(base, listing):
+    """{backup_id: {"keys": [...], "sizes": {key: size}, "manifest": bool}} for the
+    keys named as this suite names them directly under `base` (`<prefix><database>/`);
+    every other key is left out, so it is never touched. `listing`: (key, size) pairs.
+
+    A set with a manifest is not yet a backup: the caller authenticates it and sets
+    "authentic" (see expired())."""
     pattern = re.compile(re.escape(base) + f"({BACKUP_ID_RE})/({OBJECT_NAMES})$")
     sets = {}
-    for key in keys:
+    for key, size in listing:
         m = pattern.match(key)
         if not m:
             continue
-        entry = sets.setdefault(m.group(1), {"keys": [], "complete": False})
+        entry = sets.setdefault(m.group(1), {"keys": [], "sizes": {}, "manifest": False})
         entry["keys"].append(key)
+        entry["sizes"][key] = size
         if m.group(2) == "manifest.json":
-            entry["complete"] = True
+            entry["manifest"] = True
     return sets
 
 
 def expired(sets, keep_count, keep_days, now, current=None):
-    """The backup ids to delete: complete backups beyond the `keep_count` newest
-    or older than `keep_days` (0 = no limit), never the newest complete one nor
-    `current`; and incomplete sets (failed runs) older than a day."""
-    complete = sorted((bid for bid, s in sets.items() if s["complete"]
-                       and not is_future(bid, now)), reverse=True)
+    """The backup ids to delete: authentic backups beyond the `keep_count` newest
+    or older than `keep_days` (0 = no limit), never the newest authentic one nor
+    `current`; and sets without a manifest (failed runs) older than a day.
+
+    A set with a manifest that did not authenticate ("authentic" not true: planted,
+    altered, copied, unsigned) is neither counted nor deleted: counting it would
+    push real backups out, deleting it would let anyone who can overwrite a real
+    backup's manifest have that backup removed."""
+    good = sorted((bid for bid, s in sets.items() if s["manifest"] and s.get("authentic")
+                   and not is_future(bid, now)), reverse=True)
     doomed = set()
     if keep_count and keep_count > 0:
-        doomed.update(complete[keep_count:])
+        doomed.update(good[keep_count:])
     if keep_days and keep_days > 0:
         limit = now - timedelta(days=keep_days)
-        doomed.update(bid for bid in complete if created_of(bid) < limit)
-    if complete:
-        doomed.discard(complete[0])  # never leave zero good backups
+        doomed.update(bid for bid in good if created_of(bid) < limit)
+    if good:
+        doomed.discard(good[0])  # never leave zero good backups
     doomed.update(bid for bid, s in sets.items()
-                  if not s["complete"] and created_of(bid) < now - STALE_INCOMPLETE)
+                  if not s["manifest"] and created_of(bid) < now - STALE_INCOMPLETE)
     doomed.discard(current)
     return sorted(doomed)
+
+
+def rejected(sets):
+    """[(backup_id, reason)] of the sets whose manifest did not authenticate."""
+    return sorted((bid, s.get("problem") or "not authenticated") for bid, s in sets.items()
+                  if s["manifest"] and not s.get("authentic"))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models, release, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import config
+from odoo.tools import SQL, config
 from odoo.tools.misc import exec_pg_environ, find_pg_tool
 
 from odoo.addons.security_roles import actor
@@ -29,19 +29,25 @@ ADMIN = "security_roles.group_role_admin"
 # An Admin may only keep backups longer (see _security_owner_change_is_safe).
 OWNER_FIELDS = frozenset({
     "name", "active", "endpoint_url", "region", "bucket", "prefix", "addressing_style",
-    "checksum_compat", "encrypt", "credentials_source", "config_name", "access_key_id",
-    "secret_access_key", "new_access_key_id", "new_secret_access_key", "include_filestore",
+    "checksum_compat", "encrypt", "credentials_source", "config_name",
+    "new_access_key_id", "new_secret_access_key", "include_filestore",
     "compression", "sse", "sse_kms_key_id", "object_lock_mode", "object_lock_days", "daily",
     "keep_count", "keep_days"})
 # pg_try_advisory_lock(namespace, profile id): one run of a profile at a time
 LOCK_NAMESPACE = 0x5B4C
+# The stored S3 credentials: columns of the profile's table that no ORM field
+# maps, so that no read route (read, search_read, web_read, export_data,
+# read_group, a search domain) reaches them, the Owner's included; only the
+# server reads them (_stored_credentials), to connect.
+CREDENTIAL_COLUMNS = ("access_key_id", "secret_access_key")
 
 
 class SelfhostBackupProfile(models.Model):
-    """Where and how a database is backed up. Secrets are never stored in
-    plain fields that the browser receives: credentials come from odoo.conf or
-    the environment, or from Owner-only fields that no view displays; the
-    encryption key comes from the configuration only."""
+    """Where and how a database is backed up. Secrets never reach a browser or
+    an RPC client: credentials come from odoo.conf or the environment, or are
+    entered by the Owner into write-only fields and kept in columns only the
+    server reads; the key (encryption and manifest authentication) comes from
+    the configuration only."""
     _name = "selfhost.backup.profile"
     _description = "Backup Profile"
     _order = "name"
@@ -64,7 +70,7 @@ class SelfhostBackupProfile(models.Model):
         help="Send checksums only where S3 requires them, for S3-compatible stores that reject "
         "the CRC checksums recent AWS clients add to every upload.")
     credentials_source = fields.Selection(
-        [("config", "odoo.conf / environment"), ("stored", "Stored here (Owner only)")],
+        [("config", "odoo.conf / environment"), ("stored", "Stored here (write-only)")],
         default="config", required=True,
         help="odoo.conf options selfhost_backup_access_key_id / selfhost_backup_secret_access_key "
         "(or environment variables in capitals); without them, the AWS default chain "
@@ -72,9 +78,7 @@ class SelfhostBackupProfile(models.Model):
     config_name = fields.Char(
         help="Read selfhost_backup_<name>_<option> before selfhost_backup_<option>, so that "
         "profiles can use different credentials and keys from the configuration.")
-    # never in a view: set through the write-only fields below, read by the server only
-    access_key_id = fields.Char(string="Stored Access Key ID", groups=OWNER, copy=False)
-    secret_access_key = fields.Char(string="Stored Secret Access Key", groups=OWNER, copy=False)
+    # write-only: stored in CREDENTIAL_COLUMNS by SQL, never read back
     new_access_key_id = fields.Char(string="Access Key ID", compute="_compute_new_credentials",
                                     inverse="_inverse_new_access_key_id", groups=OWNER)
     new_secret_access_key = fields.Char(string="Secret Access Key",
@@ -95,8 +99,11 @@ class SelfhostBackupProfile(models.Model):
         string="Client-side encryption", default=True,
         help="AES-256-GCM before upload, with the key from odoo.conf option "
         "selfhost_backup_encryption_key or the environment variable "
-        "SELFHOST_BACKUP_ENCRYPTION_KEY (never stored in the database).")
-    encryption_key_fingerprint = fields.Char(compute="_compute_encryption_key_fingerprint")
+        "SELFHOST_BACKUP_ENCRYPTION_KEY (never stored in the database). Every profile needs "
+        "that key, encrypted or not: it also authenticates each backup's manifest, without "
+        "which a backup is neither restored nor counted by retention.")
+    encryption_key_fingerprint = fields.Char(string="Key fingerprint",
+                                             compute="_compute_encryption_key_fingerprint")
     sse = fields.Selection([("none", "None"), ("AES256", "SSE-S3 (AES256)"),
                             ("aws:kms", "SSE-KMS")], string="Server-side encryption",
                            default="none", required=True)
@@ -124,6 +131,13 @@ class SelfhostBackupProfile(models.Model):
     _security_owner_create = True
     _security_owner_unlink = True
 
+    def init(self):
+        # the stored credentials' columns (see CREDENTIAL_COLUMNS): kept from the
+        # Char fields they once were, created on a new database
+        for column in CREDENTIAL_COLUMNS:
+            self.env.cr.execute(SQL("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s varchar",
+                                    SQL.identifier(self._table), SQL.identifier(column)))
+
     def _security_owner_change_is_safe(self, fname, old, new):
         """Keeping backups longer loses and exposes nothing: open to Admins.
         Nothing else is, not even switching a protection on: encryption without
@@ -150,8 +164,9 @@ class SelfhostBackupProfile(models.Model):
             moved = self.browse()
         result = super().write(vals)
         if moved:
-            # sudo: the Owner (checked above) moves the profile; the stored values are Owner-only
-            moved.sudo().write({"access_key_id": False, "secret_access_key": False})
+            # the Owner (checked by super().write()) moves the profile
+            moved._store_credential("access_key_id", None)
+            moved._store_credential("secret_access_key", None)
         if set(vals) - {"backup_requested", "backup_requested_at"}:
             for profile in self:
                 profile._audit_change("backup.profile.write", vals)
@@ -177,11 +192,33 @@ class SelfhostBackupProfile(models.Model):
 
     def _inverse_new_access_key_id(self):
         for profile in self.filtered("new_access_key_id"):
-            profile.access_key_id = profile.new_access_key_id.strip()
+            profile._store_credential("access_key_id", profile.new_access_key_id.strip())
 
     def _inverse_new_secret_access_key(self):
         for profile in self.filtered("new_secret_access_key"):
-            profile.secret_access_key = profile.new_secret_access_key.strip()
+            profile._store_credential("secret_access_key",
+                                      profile.new_secret_access_key.strip())
+
+    def _store_credential(self, column, value):
+        """Write a stored credential (None clears it). Only the write of an Owner
+        field (new_access_key_id...) or the server gets here."""
+        assert column in CREDENTIAL_COLUMNS
+        ids = tuple(self._origin.ids)
+        if ids:
+            self.env.cr.execute(SQL("UPDATE %s SET %s = %s WHERE id IN %s",
+                                    SQL.identifier(self._table), SQL.identifier(column),
+                                    value or None, ids))
+        self.invalidate_recordset(["stored_credentials_set"])
+
+    def _stored_credentials(self):
+        """{profile id: (access key id, secret access key)}, read by the server only."""
+        ids = tuple(i for i in self._origin.ids if i)
+        if not ids:
+            return {}
+        self.env.cr.execute(SQL("SELECT id, %s, %s FROM %s WHERE id IN %s",
+                                *map(SQL.identifier, CREDENTIAL_COLUMNS),
+                                SQL.identifier(self._table), ids))
+        return {row[0]: (row[1], row[2]) for row in self.env.cr.fetchall()}
 
     def _compute_is_owner(self):
         owner = self.env["res.users"]._security_technical_actor()
@@ -189,10 +226,11 @@ class SelfhostBackupProfile(models.Model):
             profile.is_owner = owner
 
     def _compute_stored_credentials_set(self):
+        # tells the Owner and Admins whether credentials are set, never the values
+        stored = self._stored_credentials()
         for profile in self:
-            # sudo: tells Admins whether the Owner set credentials, without the values
-            stored = profile.sudo()
-            profile.stored_credentials_set = bool(stored.access_key_id and stored.secret_access_key)
+            access_key, secret_key = stored.get(profile._origin.id, (None, None))
+            profile.stored_credentials_set = bool(access_key and secret_key)
 
     def _compute_encryption_key_fingerprint(self):
         for profile in self:
@@ -333,25 +371,30 @@ class SelfhostBackupProfile(models.Model):
 
     def _credentials(self):
         if self.credentials_source == "stored":
-            stored = self.sudo()  # sudo: the server reads the Owner-only credentials to connect
-            if not (stored.access_key_id and stored.secret_access_key):
+            access_key, secret_key = self._stored_credentials().get(self.id, (None, None))
+            if not (access_key and secret_key):
                 raise UserError(self.env._(
                     "Profile %(name)s uses stored credentials, but the Owner has not entered "
                     "them yet.", name=self.name))
-            return stored.access_key_id, stored.secret_access_key
+            return access_key, secret_key
         return self._config_value("access_key_id"), self._config_value("secret_access_key")
 
-    def _encryption_key(self):
-        if not self.encrypt:
-            return None
+    def _backup_key(self):
+        """The profile's key: it encrypts the backups when `encrypt` is on, and
+        authenticates every manifest in any case; backup, verify, restore and
+        retention refuse to run without it."""
         raw = self._config_value("encryption_key")
         if not raw:
+            option = "selfhost_backup_encryption_key"
+            if self.config_name:
+                option = f"selfhost_backup_{self.config_name.strip()}_encryption_key or {option}"
             raise UserError(self.env._(
-                "No encryption key is configured for profile %(name)s: set "
-                "selfhost_backup_encryption_key in odoo.conf (or the environment variable "
-                "SELFHOST_BACKUP_ENCRYPTION_KEY) to the output of `openssl rand -base64 32`, "
-                "and keep a copy of it away from the server: backups cannot be restored "
-                "without it.", name=self.name))
+                "No backup key is configured for profile %(name)s: set %(option)s in odoo.conf "
+                "(or the environment variable in capitals) to the output of `openssl rand "
+                "-base64 32`, and keep a copy of it away from the server. Every profile needs "
+                "it, encrypted or not: it authenticates each backup, and backups cannot be "
+                "verified, restored or kept by retention without it.",
+                name=self.name, option=option))
         try:
             return crypto.parse_key(raw)
         except crypto.CryptoError as exc:
@@ -403,6 +446,12 @@ class SelfhostBackupProfile(models.Model):
             config["data_dir"], "selfhost_backup_spool")
         os.makedirs(path, mode=0o700, exist_ok=True)
         return path
+
+    @api.model
+    def _staging_marker_dir(self):
+        """Where restores record the staging databases they create: only those are
+        ever dropped as abandoned (per server: its data_dir)."""
+        return os.path.join(config["data_dir"], "selfhost_backup", "stagings")
 
     @api.model
     def _lock_wait_timeout(self):
@@ -507,14 +556,14 @@ class SelfhostBackupProfile(models.Model):
         self.env.cr.execute("SELECT pg_database_size(current_database())")
         db_size = self.env.cr.fetchone()[0]
         try:
+            key = self._backup_key()
             client = self._client()
-            key = self._encryption_key()
             self._retry_cleanup(client)
             self._abort_orphan_uploads(client)
             pg_dump = self._pg_tool("pg_dump")
             manifest = pipeline.backup(
                 client, self.bucket, self.prefix, dbname, self._pg_env(), key=key,
-                compression=self.compression, pg_dump=pg_dump,
+                encrypt=self.encrypt, compression=self.compression, pg_dump=pg_dump,
                 filestore=config.filestore(dbname), include_filestore=self.include_filestore,
                 db_size=db_size, extra_args=self._extra_args(), on_part=on_part,
                 lock_wait_timeout=self._lock_wait_timeout(), spool_dir=self._spool_dir(),
@@ -530,7 +579,7 @@ class SelfhostBackupProfile(models.Model):
                                 db_size, [])
             return
         run._record_success(manifest, db_size)
-        self._apply_retention(run, client, manifest["backup_id"])
+        self._apply_retention(run, client, key, manifest["backup_id"])
 
     def _abort_orphan_uploads(self, client):
         """Abort the multipart uploads under this profile's path that a killed run
@@ -558,19 +607,37 @@ class SelfhostBackupProfile(models.Model):
             run.leftovers = run._dump_leftovers(
                 pipeline.cleanup(client, self.bucket, run._load_leftovers()))
 
-    def _apply_retention(self, run, client, current):
+    def _apply_retention(self, run, client, key, current):
         try:
-            deleted = pipeline.apply_retention(
+            result = pipeline.apply_retention(
                 client, self.bucket, self.prefix, self.env.cr.dbname, self.keep_count,
-                self.keep_days, current=current, page_size=self._list_page_size())
+                self.keep_days, key=key, current=current, page_size=self._list_page_size())
         except (s3lib.S3Error, pipeline.BackupError) as exc:
             run.retention_note = self.env._("Retention failed: %(error)s", error=str(exc))
             self._alert("backup_retention_failed", self.env._(
                 "Backup retention failed: %(name)s", name=self.name), str(exc), run)
             return
-        run.retention_note = (self.env._("Deleted %(n)s old backups: %(ids)s", n=len(deleted),
-                                         ids=", ".join(deleted)) if deleted
-                              else self.env._("Nothing to delete."))
+        deleted, rejected = result["deleted"], result["rejected"]
+        notes = [self.env._("Deleted %(n)s old backups: %(ids)s", n=len(deleted),
+                            ids=", ".join(deleted)) if deleted
+                 else self.env._("Nothing to delete.")]
+        if rejected:
+            listing = "\n".join(f"{bid}: {reason}" for bid, reason in rejected[:20])
+            if len(rejected) > 20:
+                listing += "\n…"
+            notes.append(self.env._(
+                "%(n)s backup sets neither counted nor deleted: their manifest does not "
+                "authenticate with this profile's key.", n=len(rejected)))
+            # once per run, whatever the number of sets
+            self._alert("backup_unauthenticated", self.env._(
+                "Unauthenticated backups found: %(name)s", name=self.name), self.env._(
+                "%(n)s backup sets under the path of profile %(name)s have a manifest that "
+                "does not authenticate with its key (planted, altered, copied from another "
+                "backup, or written unencrypted before every backup was authenticated). "
+                "Retention neither counts nor deletes them; check who can write to the bucket, "
+                "and delete them by hand once checked:\n%(sets)s",
+                n=len(rejected), name=self.name, sets=listing), run)
+        run.retention_note = "\n".join(notes)
 
     def _alert(self, code, title, message, run):
         """Tell the Owner and Admins: through audit_trail when installed, else
@@ -595,7 +662,7 @@ class SelfhostBackupProfile(models.Model):
         self._check_admin()
         try:
             return pipeline.verify(self._client(), self.bucket, manifest_key,
-                                   self._encryption_key())
+                                   self._backup_key())
         except (pipeline.BackupError, s3lib.S3Error) as exc:
             raise UserError(str(exc)) from None
 
@@ -608,11 +675,12 @@ class SelfhostBackupProfile(models.Model):
         self.ensure_one()
         self._check_admin()
         filestore_root = os.path.dirname(config.filestore(new_database))
+        key = self._backup_key()
         try:
             result = pipeline.restore(
-                self._client(), self.bucket, manifest_key, self._encryption_key(),
-                new_database, self._pg_env(), pg_restore=self._pg_tool("pg_restore"),
-                filestore_root=filestore_root)
+                self._client(), self.bucket, manifest_key, key, new_database, self._pg_env(),
+                pg_restore=self._pg_tool("pg_restore"), filestore_root=filestore_root,
+                marker_dir=self._staging_marker_dir(), spool_dir=self._spool_dir())
             if neutralize:
                 try:
                     self._neutralize_restored(new_database)
@@ -653,6 +721,7 @@ class SelfhostBackupProfile(models.Model):
         """This profile's backups of this database (or of `dbname`, e.g. a lost
         database restored from another one), newest first."""
         self.ensure_one()
+        key = self._backup_key()
         return pipeline.list_backups(self._client(), self.bucket, self.prefix,
-                                     dbname or self.env.cr.dbname,
+                                     dbname or self.env.cr.dbname, key,
                                      page_size=self._list_page_size())

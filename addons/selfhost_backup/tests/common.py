@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -14,7 +15,7 @@ from odoo.tools.misc import exec_pg_environ
 
 from odoo.addons.security_roles.tests.common import role_users
 
-from ..lib import pipeline
+from ..lib import crypto, pipeline, retention
 from ..lib import s3 as s3lib
 
 S3_VARS = ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY", "BUCKET")
@@ -109,16 +110,49 @@ class BackupCase(TransactionCase):
         self.client = s3lib.make_client(self.s3["ENDPOINT"], None, self.s3["ACCESS_KEY"],
                                         self.s3["SECRET_KEY"], "path")
 
-    def make_profile(self, **values):
+    def make_profile(self, store_credentials=True, **values):
         vals = {"name": "profile " + secrets.token_hex(3), "endpoint_url": self.s3["ENDPOINT"],
                 "bucket": self.s3["BUCKET"], "prefix": self.prefix, "addressing_style": "path",
                 "credentials_source": "stored", "keep_count": 0, "keep_days": 0,
                 **values}
         profile = self.env["selfhost.backup.profile"].create(vals)
-        if vals["credentials_source"] == "stored" and "access_key_id" not in values:
+        if vals["credentials_source"] == "stored" and store_credentials:
             profile.write({"new_access_key_id": self.s3["ACCESS_KEY"],
                            "new_secret_access_key": self.s3["SECRET_KEY"]})
         return profile
+
+    def put_backup_set(self, base, when, token, signed=True, encrypt=True):
+        """A small backup set as a holder of the key writes it (a manifest signed
+        with the test's key, listing a one-byte database object); `signed=False`:
+        as anyone else with write access to the bucket could. Returns its id."""
+        backup_id = retention.backup_id_for(when, token)
+        folder = f"{base}{backup_id}/"
+        obj_key = folder + pipeline.object_name("database", "zstd", encrypt)
+        self.client.put_object(Bucket=self.s3["BUCKET"], Key=obj_key, Body=b"x")
+        dbname = base.rstrip("/").rsplit("/", 1)[-1]
+        manifest = {
+            "format": pipeline.FORMAT, "version": pipeline.FORMAT_VERSION,
+            "backup_id": backup_id, "database": dbname,
+            "prefix": base[:-len(dbname) - 1].strip("/"),
+            "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "pg_dump": "test",
+            "compression": "zstd", "filestore_files": 0,
+            "key_fingerprint": crypto.key_fingerprint(self.key),
+            "encryption": ({"algorithm": "AES-256-GCM", "chunk_size": crypto.DEFAULT_CHUNK,
+                            "key_fingerprint": crypto.key_fingerprint(self.key)}
+                           if encrypt else None),
+            "objects": [{"key": obj_key, "role": "database", "size": 1, "sha256": "0" * 64,
+                         "plain_size": 1, "plain_sha256": "0" * 64, "parts": 1}],
+            "info": {},
+        }
+        canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+        manifest["mac"] = crypto.manifest_mac(self.key, canonical) if signed else None
+        self.client.put_object(Bucket=self.s3["BUCKET"], Key=folder + pipeline.MANIFEST,
+                               Body=json.dumps(manifest).encode())
+        return backup_id
+
+    def stored_credentials(self, profile):
+        """What the server reads to connect (never readable over RPC)."""
+        return profile._stored_credentials().get(profile.id, (None, None))
 
     def stored_keys(self, prefix=None):
         return sorted(k for k, _s, _m in s3lib.list_keys(self.client, self.s3["BUCKET"],

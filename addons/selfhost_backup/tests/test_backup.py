@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -6,7 +7,15 @@ import secrets
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import BackupCase, committed_env, filestore_digests, pg_connect, row_counts
+from ..lib import pipeline
+from .common import (
+    BackupCase,
+    committed_env,
+    drop_database,
+    filestore_digests,
+    pg_connect,
+    row_counts,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -150,3 +159,46 @@ class TestBackupRestore(BackupCase):
     def test_endpoint_must_be_a_url(self):
         with self.assertRaisesRegex(ValidationError, "must be a URL"):
             self.make_profile(endpoint_url="s3.example.com")
+
+    def test_swapped_dump_in_an_unencrypted_backup_is_refused(self):
+        """An unencrypted profile (the Owner's choice) is still authenticated: a
+        dump replaced by another one (whose SQL would run as the database role)
+        is refused at verify and at restore, whether the manifest was rewritten
+        to match it (without the key) or left as it was."""
+        profile = self.make_profile(include_filestore=False, encrypt=False)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        bucket = self.s3["BUCKET"]
+        dump_key = next(k for k in run.keys.split("\n") if k.endswith("/db.dump.zst"))
+        genuine = self.client.get_object(Bucket=bucket, Key=run.manifest_key)["Body"].read()
+        # the attacker's dump: a database of theirs, backed up with a key of theirs
+        evil = f"{self.env.cr.dbname}_evil_{secrets.token_hex(3)}"
+        conn = pg_connect("postgres")
+        with conn.cursor() as cr:
+            cr.execute(f'CREATE DATABASE "{evil}"')
+        conn.close()
+        self.addCleanup(drop_database, evil)
+        conn = pg_connect(evil)
+        with conn.cursor() as cr:
+            cr.execute("CREATE TABLE backdoor (v text)")
+        conn.close()
+        theirs = pipeline.backup(self.client, bucket, self.prefix + "-evil", evil,
+                                 profile._pg_env(), key=secrets.token_bytes(32), encrypt=False,
+                                 pg_dump=profile._pg_tool("pg_dump"), include_filestore=False)
+        data = self.client.get_object(Bucket=bucket, Key=theirs["objects"][0]["key"])["Body"].read()
+        self.client.put_object(Bucket=bucket, Key=dump_key, Body=data)
+        body = json.loads(genuine)
+        body["objects"][0].update(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                                  plain_size=theirs["objects"][0]["plain_size"],
+                                  plain_sha256=theirs["objects"][0]["plain_sha256"])
+        for manifest, refusal in ((json.dumps(body).encode(), "failed authentication"),
+                                  (genuine, r"db\.dump\.zst: SHA-256 of the stored object does "
+                                            "not match")):
+            self.client.put_object(Bucket=bucket, Key=run.manifest_key, Body=manifest)
+            run.action_verify()
+            self.assertEqual(run.verify_state, "failed")
+            self.assertRegex(run.verify_message, refusal)
+            target = self.new_db_name()
+            with self.assertRaisesRegex(UserError, refusal):
+                run._restore(target)
+            self.assertFalse(self.database_exists(target))

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import odoo
@@ -61,9 +62,15 @@ class TestCommand(BackupCase):
             run = env["selfhost.backup.run"].search([("profile_id", "=", self.profile_id)])
             self.assertEqual((run.state, run.trigger), ("done", "cli"))
             backup_id = run.backup_id
+        # a manifest planted by someone who can write to the bucket, dated a bit later
+        base = f"{self.prefix}/{self.dbname}/"
+        planted = self.put_backup_set(base, datetime.now(timezone.utc) + timedelta(minutes=5),
+                                      "0badc0de", signed=False)
         code, out = self.command("list")
         self.assertEqual(code, 0, out)
         self.assertIn(f"{backup_id}  complete", out)
+        self.assertIn(f"{planted}  REJECTED (", out)
+        self.assertIn("is not authenticated", out)
         code, out = self.command("--from-database", "another_database", "list")
         self.assertEqual(code, 0, out)
         self.assertNotIn(backup_id, out)

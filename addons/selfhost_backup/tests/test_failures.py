@@ -6,6 +6,7 @@ import sys
 import tempfile
 from unittest.mock import patch
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import config
 
@@ -82,15 +83,34 @@ class TestBackupFailures(BackupCase):
         run = profile._run_backup()
         self.assertFailedRun(run, r"cannot be reached")
 
-    def test_missing_encryption_key_gives_failed_run(self):
-        profile = self.make_profile()
+    def test_missing_key_gives_failed_run_encrypted_or_not(self):
+        for encrypt in (True, False):
+            profile = self.make_profile(encrypt=encrypt, prefix=f"{self.prefix}-{encrypt}")
+            with patch.dict(config.options, {"selfhost_backup_encryption_key": ""}), \
+                    patch.dict(os.environ, {"SELFHOST_BACKUP_ENCRYPTION_KEY": ""}):
+                run = profile._run_backup()
+            self.assertFailedRun(run, r"No backup key is configured for profile .*: set "
+                                 r"selfhost_backup_encryption_key in odoo.conf")
+
+    def test_verify_restore_and_listing_refuse_without_a_key(self):
+        profile = self.make_profile(encrypt=False, include_filestore=False, config_name="plain")
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        target = self.new_db_name()
+        option = r"set selfhost_backup_plain_encryption_key or selfhost_backup_encryption_key"
         with patch.dict(config.options, {"selfhost_backup_encryption_key": ""}), \
                 patch.dict(os.environ, {"SELFHOST_BACKUP_ENCRYPTION_KEY": ""}):
-            run = profile._run_backup()
-        self.assertFailedRun(run, r"No encryption key is configured")
+            run.action_verify()
+            self.assertEqual(run.verify_state, "failed")
+            self.assertRegex(run.verify_message, option)
+            with self.assertRaisesRegex(UserError, option):
+                run._restore(target)
+            with self.assertRaisesRegex(UserError, option):
+                profile._list_backups()
+        self.assertFalse(self.database_exists(target))
 
     def test_stored_credentials_not_entered(self):
-        profile = self.make_profile(access_key_id=False)
+        profile = self.make_profile(store_credentials=False)
         run = profile._run_backup()
         self.assertFailedRun(run, r"the Owner has not entered them yet")
 
@@ -105,7 +125,7 @@ class TestBackupFailures(BackupCase):
         # uncompressed, so that the dump spans several 8 MiB parts
         profile = self.make_profile(endpoint_url=server.endpoint, bucket="kill-test",
                                     compression="none", include_filestore=False,
-                                    access_key_id=server.access_key)
+                                    store_credentials=False)
         profile.write({"new_access_key_id": server.access_key,
                        "new_secret_access_key": server.secret_key})
         killed = []

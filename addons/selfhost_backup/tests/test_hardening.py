@@ -6,9 +6,10 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
+from ..lib import pipeline
 from ..lib import s3 as s3lib
 from ..models import selfhost_backup_profile as profile_module
-from .common import BackupCase, pg_connect
+from .common import BackupCase, drop_database, pg_connect
 
 
 @tagged("post_install", "-at_install")
@@ -39,15 +40,16 @@ class TestProfileChanges(BackupCase):
         self.assertTrue(profile.stored_credentials_set)
         as_owner = profile.with_user(self.owner)
         as_owner.write({"keep_days": 9})
-        self.assertTrue(profile.sudo().secret_access_key)
+        self.assertTrue(self.stored_credentials(profile)[1])
         as_owner.write({"endpoint_url": "http://127.0.0.1:9999"})
-        self.assertFalse(profile.sudo().access_key_id)
-        self.assertFalse(profile.sudo().secret_access_key)
+        self.assertEqual(self.stored_credentials(profile), (None, None))
+        self.assertFalse(profile.stored_credentials_set)
         # unless the Owner enters credentials for the new server at the same time
         as_owner.write({"endpoint_url": self.s3["ENDPOINT"],
                         "new_access_key_id": self.s3["ACCESS_KEY"],
                         "new_secret_access_key": self.s3["SECRET_KEY"]})
-        self.assertEqual(profile.sudo().secret_access_key, self.s3["SECRET_KEY"])
+        self.assertEqual(self.stored_credentials(profile),
+                         (self.s3["ACCESS_KEY"], self.s3["SECRET_KEY"]))
 
     def test_profile_changes_are_audited_without_secrets(self):
         profile = self.make_profile()
@@ -82,6 +84,32 @@ class TestProfileChanges(BackupCase):
         with self.assertRaisesRegex(ValidationError, "already stores"):
             self.make_profile(prefix=self.prefix + "-2").write({"prefix": self.prefix})
         self.make_profile(bucket="another-bucket")  # another bucket is another path
+
+    def test_restore_drops_only_the_stagings_this_server_recorded(self):
+        """A restore first drops the staging copies that killed restores left: only
+        those this server recorded (a marker under its data_dir), never another
+        database on the PostgreSQL server that is merely named like one."""
+        profile = self.make_profile(include_filestore=False)
+        run = profile._run_backup()
+        self.assertEqual(run.state, "done", run.error)
+        pg_env, markers = profile._pg_env(), profile._staging_marker_dir()
+        lookalike = f"{self.env.cr.dbname}{pipeline.STAGING_MARK}0badc0de"
+        pipeline._create_database(pg_env, lookalike)
+        self.addCleanup(drop_database, lookalike)
+        # a restore killed after it created its staging copy: marker, no lock
+        abandoned = f"{self.env.cr.dbname[:20]}{pipeline.STAGING_MARK}{os.urandom(4).hex()}"
+        self.addCleanup(drop_database, abandoned)
+        pipeline.begin_staging(pg_env, markers, abandoned).close()
+        self.assertTrue(os.path.exists(os.path.join(markers, abandoned)))
+
+        target = self.new_db_name()
+        run._restore(target)
+        self.assertTrue(self.database_exists(target))
+        self.assertFalse(self.database_exists(abandoned))
+        self.assertFalse(os.path.exists(os.path.join(markers, abandoned)))
+        self.assertTrue(self.database_exists(lookalike), "not recorded by this server: kept")
+        self.assertFalse([name for name in os.listdir(markers) if name.startswith(target[:40])],
+                         "the restore's own marker is gone once its copy is renamed")
 
     def test_pg_tools_do_not_inherit_the_encryption_key(self):
         profile = self.make_profile()

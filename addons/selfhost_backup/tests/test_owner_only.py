@@ -28,8 +28,7 @@ WEAKER = {
     "name": "renamed", "active": False, "endpoint_url": "http://127.0.0.1:9",
     "region": "eu-attacker-1", "bucket": "attacker", "prefix": "elsewhere",
     "addressing_style": "virtual", "checksum_compat": True, "encrypt": False,
-    "credentials_source": "config", "config_name": "mine", "access_key_id": "AKIDMINE",
-    "secret_access_key": "mine", "new_access_key_id": "AKIDMINE",
+    "credentials_source": "config", "config_name": "mine", "new_access_key_id": "AKIDMINE",
     "new_secret_access_key": "mine", "include_filestore": False, "compression": "none",
     "sse": "aws:kms", "sse_kms_key_id": "arn:aws:kms:attacker", "object_lock_mode": "none",
     "object_lock_days": 1, "daily": False, "keep_count": 1, "keep_days": 1,
@@ -74,8 +73,10 @@ class TestBackupsAgainstAdmin(RoleRpc, HttpCase):
     def snapshot(self):
         profile = self.profile.sudo().with_context(active_test=False)
         profile.invalidate_recordset()
-        return {name: profile[name] for name in OWNER_FIELDS
-                if profile._fields[name].store}
+        values = {name: profile[name] for name in OWNER_FIELDS if profile._fields[name].store}
+        # the stored credentials (columns only the server reads)
+        values["stored credentials"] = profile._stored_credentials()[profile.id]
+        return values
 
     def test_admin_changes_nothing_that_loses_or_exposes_backups(self):
         self.assertEqual(set(WEAKER), set(OWNER_FIELDS), "every Owner field is attacked")
