@@ -4,7 +4,7 @@ import re
 
 _DROP_BLOCKS = re.compile(r"<(script|style|iframe|object|embed|template|noscript)\b.*?(</\1\s*>|$)",
                           re.I | re.S)
-_BREAKS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6])\b[^>]*>", re.I)
+_BREAKS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6])\b[^<>]*>", re.I)
 _TAGS = re.compile(r"<[A-Za-z/!?][^<>]*>")
 # What could open a tag once the text is rendered unescaped: "<" then a letter.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")

@@ -19,6 +19,8 @@ class SecurityReportIntake(models.Model):
     source = fields.Char(required=True, index=True,
                          help="The IP address or IPv6 /64 network of a form's visitor, the "
                          "sender of an e-mail, the address a receipt went to.")
+    network = fields.Char(index=True, help="A form visitor's IPv4 /24 or IPv6 /48: the held "
+                          "reports of one network are bounded, not those of all.")
     held = fields.Boolean(help="Past the channel's hourly cap: held for the team's review.")
     submitted_at = fields.Datetime(required=True, index=True, default=fields.Datetime.now)
 
@@ -27,7 +29,7 @@ class SecurityReportIntake(models.Model):
         """Whom a limit counts: a visitor's network, a lower-case address."""
         if channel == "web":
             return intake.network_of(source or "unknown")
-        return (source or "").strip().lower() or "(no address)"
+        return intake.address_key(source) or "(no address)"
 
     @api.model
     def _admit(self, channel, source):
@@ -36,15 +38,20 @@ class SecurityReportIntake(models.Model):
         limits = intake.Limits(
             per_source=self._param("max_per_hour", intake.DEFAULT_LIMITS.per_source),
             per_channel=self._param("max_total_per_hour", intake.DEFAULT_LIMITS.per_channel),
-            held=self._param("max_held_per_hour", intake.DEFAULT_LIMITS.held))
+            held=self._param("max_held_per_hour", intake.DEFAULT_LIMITS.held),
+            per_network_held=self._param("max_held_per_network_per_hour",
+                                         intake.DEFAULT_LIMITS.per_network_held))
+        network = intake.wide_network_of(source or "unknown") if channel == "web" else None
         source = self._source(channel, source)
         last_hour = self._lock_last_hour(channel)
         counts = dict(self._read_group(last_hour, ["held"], ["__count"]))
         decision = intake.decide(
             limits, from_source=self.search_count(last_hour + [("source", "=", source)]),
-            accepted=counts.get(False, 0), held=counts.get(True, 0))
+            accepted=counts.get(False, 0), held=counts.get(True, 0),
+            held_from_network=self.search_count(last_hour + [
+                ("network", "=", network), ("held", "=", True)]) if network else None)
         if decision != intake.REFUSE:
-            self.create({"channel": channel, "source": source,
+            self.create({"channel": channel, "source": source, "network": network,
                          "held": decision == intake.HOLD})
         return decision
 

@@ -406,7 +406,7 @@ class SecurityReport(models.Model):
         description = strip_html(raw.get("description"))
         versions = one_line(raw.get("versions"))
         name = one_line(raw.get("name"))
-        typed_email = (raw.get("email") or "").strip()
+        typed_email = (raw.get("email") or "").replace("\x00", "").strip()
         email = email_normalize(typed_email) or False
         credit = raw.get("credit_preference")
         credit = credit if credit in CREDIT_PREFERENCES else "none"

@@ -242,6 +242,26 @@ class TestFormIntake(HttpCase):
         self.assertTrue(report.intake_held, "held for the team's review")
         self.assertIn("o_security_report_held", response.text)
 
+    def test_a_flood_from_one_network_past_every_cap_does_not_stop_a_new_reporter(self):
+        """Many /64s of one /48 (what one party holds) fill the hourly cap and
+        then their network's share of held reports; reporters from other
+        networks are still taken (held for review)."""
+        set_limits(self.env, max_per_hour=5, max_total_per_hour=5,
+                   max_held_per_network_per_hour=3, max_held_per_hour=1)
+        statuses = [self._post(peer=f"2001:db8:0:{sub:x}::1", title=f"Flood {sub}",
+                               email=f"bot{sub}@spam.example", name="Bot").status_code
+                    for sub in range(12)]
+        self.assertEqual(statuses, [200] * 8 + [429] * 4)
+        flood = self.env["security.report"].search([("title", "=like", "Flood %")])
+        self.assertEqual(len(flood.filtered("intake_held")), 3)
+        for peer, title in (("198.51.100.7", "Reset link takeover"),
+                            ("2001:db8:ffff::1", "IDOR on invoices")):
+            with self.subTest(peer=peer):
+                response = self._post(peer=peer, title=title, email="dana@researcher.example",
+                                      name="Dana")
+                self.assertEqual(response.status_code, 200, response.text[:300])
+                self.assertTrue(self._reports(title=title).intake_held)
+
     def test_refused_portal_comment_comes_back_with_the_reason(self):
         response = self._post(title="Open redirect in /web/login",
                               email="frank@researcher.example", name="Frank")
