@@ -513,15 +513,18 @@ class SelfhostBackupProfile(models.Model):
             if self.backup_requested:
                 self.sudo().backup_requested = False  # sudo: the system clears the request
             run = Run.create(values)
-            cr.commit()
             try:
+                cr.commit()
                 self._do_backup(run, on_part)
             except BaseException as exc:
-                # KeyboardInterrupt, SystemExit (SIGTERM in the command): record it, then stop
+                # KeyboardInterrupt, SystemExit (SIGTERM in the command): record it, then
+                # stop; also when the signal came while the run's COMMIT returned (the
+                # run exists then, though commit() did not return)
                 cr.rollback()
-                run._record_failure(self.env._("Interrupted: %(error)s",
-                                               error=type(exc).__name__), 0, 0, [])
-                cr.commit()
+                if run.exists():
+                    run._record_failure(self.env._("Interrupted: %(error)s",
+                                                   error=type(exc).__name__), 0, 0, [])
+                    cr.commit()
                 raise
             cr.commit()
         except BaseException:
