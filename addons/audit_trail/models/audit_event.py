@@ -558,19 +558,25 @@ class AuditEvent(models.Model):
                                      AND e.content_digest IS DISTINCT FROM %(content)s) END)),
                    min(e.sequence + 0) FILTER (WHERE e.sequence IS NOT NULL
                                                AND e.hash IS DISTINCT FROM encode(sha256(
-                       decode(e.prev_hash, 'hex') || decode(e.digest, 'hex')), 'hex'))
+                       decode(e.prev_hash, 'hex') || decode(e.digest, 'hex')), 'hex')),
+                   -- whether there is any redaction to check (below)
+                   bool_or(e.redacted) FILTER (WHERE e.sequence >= %(v2_from)s)
               FROM audit_event e %(since)s
         """, since=since, v2_from=v2_from, digest_v1=canonical_digest("e", SQL("e.sequence")),
             digest=event_digest("e", SQL("e.sequence"), SQL("e.content_digest")),
             content=content_digest("e")))
-        content, hash_ = cr.fetchone()
+        content, hash_, redacted = cr.fetchone()
         # a redaction shows it was due: a later sealed redaction record of its
         # category covers it, with a cutoff after its time (the retention in
-        # force then, never shorter than the floor)
-        undue = self._first_undue_redaction(max(v2_from, after[0] + 1) if after else v2_from)
+        # force then, never shorter than the floor); the scan above saw
+        # whether any event it checks (sequence > after, >= v2_from) is redacted
+        undue = self._first_undue_redaction(
+            max(v2_from, after[0] + 1) if after else v2_from) if redacted else None
         start_seq, start_hash = after or (anchor_sequence, anchor_hash)
-        # gaps and links between consecutive events, in sequence order
-        cr.execute(SQL("""
+        # gaps and links between consecutive events, in sequence order: the
+        # window over the sequence index, already in that order, in a single
+        # process (a sort of every row, even parallel, costs more)
+        rows = self._execute_planned(SQL("""
             SELECT sequence, prev_seq, CASE
                        WHEN coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1 THEN 'missing'
                        ELSE 'link' END
@@ -582,8 +588,9 @@ class AuditEvent(models.Model):
              WHERE coalesce(prev_seq, %(anchor_seq)s) <> sequence - 1
                 OR prev_hash IS DISTINCT FROM coalesce(prev_row_hash, %(anchor_hash)s)
              ORDER BY sequence LIMIT 1
-        """, anchor_seq=start_seq, anchor_hash=start_hash))
-        row = cr.fetchone()
+        """, anchor_seq=start_seq, anchor_hash=start_hash),
+            enable_sort="off", max_parallel_workers_per_gather="0")
+        row = rows[0] if rows else None
         # the first event with a fault; on one event: missing, content, link, hash
         faults = [(content, 1, "content"), (hash_, 3, "hash"), (undue, 1, "redaction")]
         if row:
@@ -611,6 +618,26 @@ class AuditEvent(models.Model):
                 and not self._anchor_is_recorded(anchor_sequence, anchor_hash):
             return {"sequence": anchor_sequence, "reason": "anchor"}
         return self.env["audit.checkpoint"]._verify_checkpoints()
+
+    @api.model
+    def _execute_planned(self, query, **settings):
+        """Run `query` with these planner settings, then put them back as they
+        were (SET LOCAL alone would last until the end of the transaction; if
+        the query fails, the rollback that follows undoes them)."""
+        cr = self.env.cr
+
+        def set_all(values):
+            cr.execute(SQL("SELECT %s", SQL(", ").join(
+                SQL("set_config(%s, %s, true)", name, value) for name, value in values.items())))
+
+        cr.execute(SQL("SELECT %s", SQL(", ").join(SQL("current_setting(%s)", name)
+                                                   for name in settings)))
+        before = dict(zip(settings, cr.fetchone(), strict=True))
+        set_all(settings)
+        cr.execute(query)
+        rows = cr.fetchall()
+        set_all(before)
+        return rows
 
     @api.model
     def _chain_state(self, column):
