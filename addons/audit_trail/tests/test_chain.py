@@ -102,6 +102,15 @@ class TestAppendOnlyChain(AuditCase):
         self.sql("DELETE FROM audit_event WHERE sequence = %s", first)
         self.assertEqual(self.Event._verify(), {"sequence": first, "reason": "missing"})
 
+    def test_a_value_verification_cannot_read_is_reported_and_alerted(self):
+        target = self.seq("chain.test.3")
+        self.sql("UPDATE audit_event SET prev_hash = 'zz' WHERE sequence = %s", target)
+        for incremental in (False, True):
+            with self.subTest(incremental=incremental):
+                result = self.Event._verify_and_alert(incremental=incremental)
+                self.assertEqual(result["reason"], "unreadable values in the chain")
+        self.assertTrue(self.env["audit.alert"].search([("code", "=", "chain_broken")]))
+
     def test_verify_action_reports_and_alerts(self):
         from odoo.api import call_kw
         result = self.Event.with_user(self.admin).action_verify_chain()

@@ -138,6 +138,14 @@ class TestRetention(AuditCase):
                  target)
         self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "redaction"})
 
+    def test_a_redacted_event_showing_content_is_detected(self):
+        """Marked redacted (as if due), its content rewritten: what it shows is
+        vouched for by nothing, as retention empties what it redacts."""
+        sequence, _content = self.redact_one_old_login()
+        self.sql("UPDATE audit_event SET action = 'benign.view', details = '{}'"
+                 " WHERE sequence = %s", sequence)
+        self.assertEqual(self.Event._verify(), {"sequence": sequence, "reason": "content"})
+
     def test_sql_rewrite_of_a_redaction_record_detected(self):
         sequence, _content = self.redact_one_old_login()
         record = self.events([("action", "=", "retention.redact")]).filtered(
