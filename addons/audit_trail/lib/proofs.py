@@ -11,7 +11,13 @@ text (PostgreSQL parameters %(v2_from)s and %(redact)s).
   already covered by a signed checkpoint at least the shortest floor before
   the purge (so nobody deletes recent events and calls it retention).
 """
+import json
 from datetime import datetime, timedelta
+
+try:
+    from . import chain
+except ImportError:  # the verifier, run as a script: this folder is on the path
+    import chain
 
 PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
 REDACT_ACTION = "retention.redact"  # never redacted: it shows the redactions were due
@@ -51,6 +57,7 @@ _UNDUE_REDACTION = """
           JOIN (VALUES {floors}) AS f(category, days)
             ON f.category = r.details::jsonb ->> 'category'
          WHERE r.action = %(redact)s AND r.sequence >= %(v2_from)s
+           AND r.sequence = ANY(%(trusted)s::bigint[])
            AND NOT coalesce(r.redacted, false)
            AND (r.details::jsonb ->> 'days')::int >= f.days
            AND (r.details::jsonb ->> 'cutoff')::timestamp
@@ -93,3 +100,37 @@ def purge_problem(anchor_sequence, purge_time, checkpoints, floor_days):
         return (f"events up to {anchor_sequence} were purged at {purge_time}, less than "
                 f"{floor_days} days after a checkpoint covered them ({earliest.isoformat()})")
     return None
+
+
+# The records retention leaves (redactions, purges) are signed with the
+# checkpoint key when the server has one: from the first signed record on, a
+# record without a valid signature is not the server's (a row planted in SQL,
+# which the sealer would chain like any other) and vouches for nothing.
+RECORDS_SQL = ("SELECT sequence, details FROM audit_event WHERE action = %(action)s"
+               " AND sequence IS NOT NULL AND NOT coalesce(redacted, false) ORDER BY sequence")
+
+
+def record_payload(details):
+    """The bytes a retention record's signature covers: its details but the
+    signature, canonical."""
+    body = {key: value for key, value in details.items() if key != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def trusted_records(rows, public_pem):
+    """The sequences of the records (rows of (sequence, details JSON)) that
+    vouch: all of them until the first one signed with `public_pem`'s key,
+    then only those signed so. Without a key, all of them."""
+    trusted, signed_from = [], None
+    for sequence, details in sorted(rows):
+        try:
+            values = json.loads(details or "{}")
+        except ValueError:
+            values = {}
+        signed = bool(public_pem and values.get("signature")) and chain.verify_signature(
+            public_pem, record_payload(values), values["signature"])
+        if signed and signed_from is None:
+            signed_from = sequence
+        if not public_pem or signed or signed_from is None:
+            trusted.append(sequence)
+    return trusted

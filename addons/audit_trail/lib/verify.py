@@ -103,7 +103,7 @@ def verify_database(cr, published, public_pem, floors=None):
             previous = (seq, hash_)
         after = rows[-1][0]
     problems += retention_problems(cr, published, floors, v2_from, first,
-                                   first_prev_hash if previous else None)
+                                   first_prev_hash if previous else None, public_pem)
     for record in published:
         if first is not None and record["sequence"] < first:
             continue  # before the retained events: their purge is checked above
@@ -115,11 +115,17 @@ def verify_database(cr, published, public_pem, floors=None):
     return problems
 
 
-def retention_problems(cr, published, floors, v2_from, first, first_prev_hash):
+def retention_problems(cr, published, floors, v2_from, first, first_prev_hash,
+                       public_pem=None):
     """Redactions and the purge, checked as the module checks them (lib/proofs.py)."""
     problems = []
-    cr.execute(proofs.undue_redaction_sql(floors), {"v2_from": v2_from,
-                                                     "redact": proofs.REDACT_ACTION})
+    def trusted(action):
+        cr.execute(proofs.RECORDS_SQL, {"action": action})
+        return proofs.trusted_records(cr.fetchall(), public_pem)
+
+    cr.execute(proofs.undue_redaction_sql(floors), {
+        "v2_from": v2_from, "redact": proofs.REDACT_ACTION,
+        "trusted": trusted(proofs.REDACT_ACTION)})
     undue = cr.fetchone()[0]
     if undue is not None:
         problems.append(f"event {undue}: redacted, and no redaction record shows it was due")
@@ -130,9 +136,11 @@ def retention_problems(cr, published, floors, v2_from, first, first_prev_hash):
     cr.execute("""
         SELECT e.event_time FROM audit_event e
          WHERE e.action = %s AND e.sequence > %s AND NOT coalesce(e.redacted, false)
+           AND e.sequence = ANY(%s::bigint[])
            AND e.details::jsonb ->> 'anchor_sequence' = %s
            AND e.details::jsonb ->> 'anchor_hash' = %s
-         ORDER BY e.sequence LIMIT 1""", [proofs.PURGE_ACTION, first - 1, str(first - 1),
+         ORDER BY e.sequence LIMIT 1""", [proofs.PURGE_ACTION, first - 1,
+                                          trusted(proofs.PURGE_ACTION), str(first - 1),
                                           first_prev_hash])
     row = cr.fetchone()
     if not row:

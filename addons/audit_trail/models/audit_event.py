@@ -701,7 +701,8 @@ class AuditEvent(models.Model):
         retention floor of this server."""
         floors = proofs.floors(config.get("audit_retention_floor_days"))
         self.env.cr.execute(SQL(proofs.undue_redaction_sql(floors), v2_from=v2_from,
-                                redact=REDACT_ACTION))
+                                redact=REDACT_ACTION,
+                                trusted=self._trusted_records(REDACT_ACTION)))
         return self.env.cr.fetchone()[0]
 
     @api.model
@@ -713,10 +714,11 @@ class AuditEvent(models.Model):
         cr = self.env.cr
         cr.execute(SQL(
             "SELECT event_time FROM audit_event WHERE action = %s AND sequence > %s"
-            " AND NOT coalesce(redacted, false)"
+            " AND NOT coalesce(redacted, false) AND sequence = ANY(%s::bigint[])"
             " AND details::jsonb ->> 'anchor_sequence' = %s"
             " AND details::jsonb ->> 'anchor_hash' = %s ORDER BY sequence LIMIT 1",
-            PURGE_ACTION, anchor_sequence, str(anchor_sequence), anchor_hash))
+            PURGE_ACTION, anchor_sequence, self._trusted_records(PURGE_ACTION),
+            str(anchor_sequence), anchor_hash))
         row = cr.fetchone()
         if not row:
             return False
@@ -801,6 +803,24 @@ class AuditEvent(models.Model):
         return {category: cutoff for category, (cutoff, _days) in cutoffs.items()}
 
     @api.model
+    def _signed_record(self, details):
+        """A retention record's details, signed with the checkpoint key when
+        the server has one (lib/proofs.py: a record planted in SQL then
+        vouches for nothing)."""
+        key = self.env["audit.checkpoint"]._private_key()
+        if not key:
+            return details
+        return dict(details, signature=chain.sign(key, proofs.record_payload(details)))
+
+    @api.model
+    def _trusted_records(self, action):
+        """The sequences of the sealed records of `action` that vouch (lib/proofs.py)."""
+        key = self.env["audit.checkpoint"]._private_key()
+        self.env.cr.execute(SQL(proofs.RECORDS_SQL, action=action))
+        return proofs.trusted_records(self.env.cr.fetchall(),
+                                      chain.public_key_pem(key) if key else None)
+
+    @api.model
     def _purge_expired(self, limit=CHUNK):
         """One chunk of retention work; returns how much is left.
         Expired sealed events are first redacted (content gone, digest kept,
@@ -823,9 +843,10 @@ class AuditEvent(models.Model):
             if sequences:
                 # chained with them: the redaction was due, under this policy
                 self.log("security_event", REDACT_ACTION, user=self.env.ref("base.user_root"),
-                         details={"category": category, "cutoff": cutoff.isoformat(),
-                                  "days": days, "first": min(sequences),
-                                  "last": max(sequences), "count": len(sequences)},
+                         details=self._signed_record({
+                             "category": category, "cutoff": cutoff.isoformat(), "days": days,
+                             "first": min(sequences), "last": max(sequences),
+                             "count": len(sequences)}),
                          immediate=False)
                 self._seal(wait=True)
             done += len(sequences)
@@ -866,8 +887,9 @@ class AuditEvent(models.Model):
                    [new_anchor, anchor_hash])
         # the purge itself is chained: the anchor cannot move without a trace
         self.log("security_event", PURGE_ACTION, user=self.env.ref("base.user_root"),
-                 details={"anchor_sequence": str(new_anchor), "anchor_hash": anchor_hash,
-                          "deleted": deleted}, immediate=False)
+                 details=self._signed_record({"anchor_sequence": str(new_anchor),
+                                              "anchor_hash": anchor_hash, "deleted": deleted}),
+                 immediate=False)
         self._seal()
         return deleted
 

@@ -138,6 +138,43 @@ class TestRetention(AuditCase):
                  target)
         self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "redaction"})
 
+    def test_a_redaction_record_planted_in_sql_vouches_for_nothing(self):
+        """With the checkpoint key, retention signs its records: a record a
+        database user inserts (sealed like any row) claiming the floor does
+        not make an early redaction due, for the module nor the auditor."""
+        from ..lib import chain
+        from ..lib import verify as verifier
+        from .common import SIGNING_SEED, signing_key
+        self.startPatcher(signing_key())
+        self.env["audit.retention"].search([("category", "=", "security_event")]).sudo().write(
+            {"days": 730})
+        self.add("authentication", 100, "old.login")
+        self.add("security_event", 400, "kept.two.years")
+        self.Event._seal()
+        while self.Event._purge_expired():
+            pass
+        record = self.events([("action", "=", "retention.redact")])[:1]
+        self.assertIn("signature", json.loads(record.details), "retention signs its records")
+        self.assertIsNone(self.Event._verify())
+        target = self.events([("action", "=", "kept.two.years")]).sequence
+        self.assertTrue(target, "kept: the policy in force is two years")
+        cutoff = datetime.utcnow().replace(microsecond=0) - timedelta(days=365, minutes=1)
+        self.sql("UPDATE audit_event SET redacted = true, action = NULL, outcome = NULL,"
+                 " uid = NULL, login = NULL, ip = NULL, user_agent = NULL, model = NULL,"
+                 " res_id = NULL, res_name = NULL, changes = NULL, details = NULL,"
+                 " request_path = NULL WHERE sequence = %s", target)
+        self.raw_event(action="retention.redact", event_time=datetime.utcnow(), details=json.dumps(
+            {"category": "security_event", "cutoff": cutoff.isoformat(), "days": 365,
+             "first": target, "last": target, "count": 1}))
+        self.Event._seal()
+        self.assertEqual(self.Event._verify(), {"sequence": target, "reason": "redaction"})
+        self.env.flush_all()
+        pem = chain.public_key_pem(chain.load_private_key(SIGNING_SEED))
+        problems = verifier.retention_problems(self.env.cr, [], verifier.proofs.floors(), 0,
+                                               None, None, pem)
+        self.assertIn(f"event {target}: redacted, and no redaction record shows it was due",
+                      problems)
+
     def test_a_redacted_event_showing_content_is_detected(self):
         """Marked redacted (as if due), its content rewritten: what it shows is
         vouched for by nothing, as retention empties what it redacts."""
