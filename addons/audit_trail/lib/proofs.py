@@ -21,6 +21,7 @@ except ImportError:  # the verifier, run as a script: this folder is on the path
 
 PURGE_ACTION = "retention.purge"  # never redacted: it explains the anchor
 REDACT_ACTION = "retention.redact"  # never redacted: it shows the redactions were due
+POLICY_ACTION = "retention.policy"  # never redacted: the retention in force from then on
 # the security guide's retention periods: the floor nobody goes below, unless
 # the server's administrator lowers it in odoo.conf (audit_retention_floor_days)
 SEED_FLOOR_DAYS = {"authentication": 90, "authorization": 90, "resource_change": 365,
@@ -60,6 +61,19 @@ _UNDUE_REDACTION = """
            AND r.sequence = ANY(%(trusted)s::bigint[])
            AND NOT coalesce(r.redacted, false)
            AND (r.details::jsonb ->> 'days')::int >= f.days
+           -- the policy in force then (the last signed policy record of the
+           -- category before it): 0 keeps events forever
+           AND coalesce((SELECT (p.details::jsonb ->> 'days')::int FROM audit_event p
+                          WHERE p.action = %(policy)s
+                            AND p.sequence = ANY(%(policies)s::bigint[])
+                            AND p.sequence < r.sequence
+                            AND p.details::jsonb ->> 'category' = f.category
+                          ORDER BY p.sequence DESC LIMIT 1), 1) NOT IN (0)
+           AND (r.details::jsonb ->> 'days')::int >= coalesce((
+                   SELECT (p.details::jsonb ->> 'days')::int FROM audit_event p
+                    WHERE p.action = %(policy)s AND p.sequence = ANY(%(policies)s::bigint[])
+                      AND p.sequence < r.sequence AND p.details::jsonb ->> 'category' = f.category
+                    ORDER BY p.sequence DESC LIMIT 1), 0)
            AND (r.details::jsonb ->> 'cutoff')::timestamp
                <= r.event_time - make_interval(days => (r.details::jsonb ->> 'days')::int))
     SELECT min(e.sequence)

@@ -125,7 +125,8 @@ def retention_problems(cr, published, floors, v2_from, first, first_prev_hash,
 
     cr.execute(proofs.undue_redaction_sql(floors), {
         "v2_from": v2_from, "redact": proofs.REDACT_ACTION,
-        "trusted": trusted(proofs.REDACT_ACTION)})
+        "trusted": trusted(proofs.REDACT_ACTION), "policy": proofs.POLICY_ACTION,
+        "policies": trusted(proofs.POLICY_ACTION)})
     undue = cr.fetchone()[0]
     if undue is not None:
         problems.append(f"event {undue}: redacted, and no redaction record shows it was due")

@@ -47,7 +47,8 @@ INSERT_VALUES = "INSERT INTO audit_event (%s) VALUES " % ", ".join(f'"{c}"' for 
 INSERT_ROW = "(%s)" % ", ".join(["%s"] * len(INSERT_COLUMNS))
 PURGE_ACTION = proofs.PURGE_ACTION  # never redacted: it explains the anchor
 REDACT_ACTION = proofs.REDACT_ACTION  # never redacted: it shows the redactions were due
-KEPT_ACTIONS = (PURGE_ACTION, REDACT_ACTION)
+POLICY_ACTION = proofs.POLICY_ACTION  # never redacted: the retention in force from then on
+KEPT_ACTIONS = (PURGE_ACTION, REDACT_ACTION, POLICY_ACTION)
 SEAL_BATCH = 5000
 SEAL_BUDGET = 60  # seconds a weakening waits for its event to be sealed
 SMALL_BATCH = 20
@@ -702,7 +703,9 @@ class AuditEvent(models.Model):
         floors = proofs.floors(config.get("audit_retention_floor_days"))
         self.env.cr.execute(SQL(proofs.undue_redaction_sql(floors), v2_from=v2_from,
                                 redact=REDACT_ACTION,
-                                trusted=self._trusted_records(REDACT_ACTION)))
+                                trusted=self._trusted_records(REDACT_ACTION),
+                                policy=POLICY_ACTION,
+                                policies=self._trusted_records(POLICY_ACTION)))
         return self.env.cr.fetchone()[0]
 
     @api.model
@@ -794,9 +797,24 @@ class AuditEvent(models.Model):
         # never shorter than the floor, whatever the table says (a period set
         # in SQL, an old value)
         cutoffs = {}
+        # the policy as its signed records say, when they do: a period
+        # lowered in SQL, behind Odoo's back, is not applied (and is alerted)
+        signed = self._signed_policies()
         # sudo: the policy applies whoever runs the purge
-        for policy in self.env["audit.retention"].sudo().search([("days", ">", 0)]):
-            days = max(policy.days, retention_floor(policy.category))
+        for policy in self.env["audit.retention"].sudo().search([]):
+            days = signed.get(policy.category, policy.days)
+            if days != policy.days:
+                self.env["audit.alert"].raise_alert(
+                    "retention_policy_altered",
+                    self.env._("A retention period was changed outside Odoo"),
+                    self.env._("The retention of %(category)s events reads %(table)s days, but "
+                               "the last change made in Odoo set %(days)s days: that one "
+                               "applies.", category=policy.category, table=policy.days,
+                               days=days),
+                    severity="critical", key=policy.category, dedupe_minutes=24 * 60)
+            if not days:
+                continue  # kept forever
+            days = max(days, retention_floor(policy.category))
             cutoffs[policy.category] = (now - timedelta(days=days), days)
         if with_days:
             return cutoffs
@@ -811,6 +829,18 @@ class AuditEvent(models.Model):
         if not key:
             return details
         return dict(details, signature=chain.sign(key, proofs.record_payload(details)))
+
+    @api.model
+    def _signed_policies(self):
+        """{category: days} of the last retention policy record of each
+        category that vouches (signed, when the server has the key)."""
+        trusted = self._trusted_records(POLICY_ACTION)
+        self.env.cr.execute(SQL(
+            "SELECT DISTINCT ON (details::jsonb ->> 'category') details::jsonb ->> 'category',"
+            " (details::jsonb ->> 'days')::int FROM audit_event"
+            " WHERE action = %s AND sequence = ANY(%s::bigint[])"
+            " ORDER BY details::jsonb ->> 'category', sequence DESC", POLICY_ACTION, trusted))
+        return dict(self.env.cr.fetchall())
 
     @api.model
     def _trusted_records(self, action):

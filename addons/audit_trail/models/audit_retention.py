@@ -2,7 +2,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..lib import proofs
-from .audit_event import CATEGORIES
+from .audit_event import CATEGORIES, POLICY_ACTION
 
 # The security guide's retention periods: the floor nobody goes below, unless
 # the server's administrator lowers it in odoo.conf (audit_retention_floor_days).
@@ -49,6 +49,28 @@ class AuditRetention(models.Model):
                     "Events of category %(category)s are kept at least %(floor)s days "
                     "(0 keeps them forever).",
                     category=dict(CATEGORIES)[policy.category], floor=floor))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        policies = super().create(vals_list)
+        policies._record_policy()
+        return policies
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "days" in vals or "category" in vals:
+            self._record_policy()
+        return result
+
+    def _record_policy(self):
+        """Each period set in Odoo is chained as a signed record: retention
+        applies it, and verification measures redactions against it, whatever
+        the table later says (a period lowered in SQL)."""
+        Event = self.env["audit.event"].sudo()  # sudo: the system records the policy
+        for policy in self:
+            Event.log("security_event", POLICY_ACTION, immediate=False,
+                      details=Event._signed_record({"category": policy.category,
+                                                    "days": policy.days}))
 
     def _security_owner_change_is_safe(self, fname, old, new):
         # keeping events longer (0: forever) weakens nothing

@@ -175,6 +175,27 @@ class TestRetention(AuditCase):
         self.assertIn(f"event {target}: redacted, and no redaction record shows it was due",
                       problems)
 
+    def test_a_period_lowered_in_sql_is_not_applied(self):
+        """The Owner keeps security events two years, in Odoo; a database user
+        lowers the table to the floor: retention goes by the signed record of
+        the Owner's change, and alerts."""
+        from .common import signing_key
+        self.startPatcher(signing_key())
+        policy = self.env["audit.retention"].search([("category", "=", "security_event")])
+        policy.sudo().write({"days": 730})
+        self.add("security_event", 400, "kept.two.years")
+        self.Event._seal()
+        self.env.flush_all()
+        self.sql("UPDATE audit_retention SET days = 365 WHERE category = 'security_event'")
+        policy.invalidate_model()
+        while self.Event._purge_expired():
+            pass
+        self.assertEqual(self.events([("action", "=", "kept.two.years")]).mapped("action"),
+                         ["kept.two.years"], "not redacted: two years apply")
+        alert = self.env["audit.alert"].search([("code", "=", "retention_policy_altered")])
+        self.assertEqual(alert.key, "security_event")
+        self.assertIsNone(self.Event._verify())
+
     def test_a_redacted_event_showing_content_is_detected(self):
         """Marked redacted (as if due), its content rewritten: what it shows is
         vouched for by nothing, as retention empties what it redacts."""
