@@ -57,23 +57,19 @@ _UNDUE_REDACTION = """
           FROM audit_event r
           JOIN (VALUES {floors}) AS f(category, days)
             ON f.category = r.details::jsonb ->> 'category'
+          -- the policy in force then: the last signed policy record of the
+          -- category before it (none: the floor; 0 keeps events forever)
+          LEFT JOIN LATERAL (
+                SELECT (p.details::jsonb ->> 'days')::int AS days FROM audit_event p
+                 WHERE p.action = %(policy)s AND p.sequence = ANY(%(policies)s::bigint[])
+                   AND p.sequence < r.sequence AND p.details::jsonb ->> 'category' = f.category
+                 ORDER BY p.sequence DESC LIMIT 1) AS policy ON true
          WHERE r.action = %(redact)s AND r.sequence >= %(v2_from)s
            AND r.sequence = ANY(%(trusted)s::bigint[])
            AND NOT coalesce(r.redacted, false)
            AND (r.details::jsonb ->> 'days')::int >= f.days
-           -- the policy in force then (the last signed policy record of the
-           -- category before it): 0 keeps events forever
-           AND coalesce((SELECT (p.details::jsonb ->> 'days')::int FROM audit_event p
-                          WHERE p.action = %(policy)s
-                            AND p.sequence = ANY(%(policies)s::bigint[])
-                            AND p.sequence < r.sequence
-                            AND p.details::jsonb ->> 'category' = f.category
-                          ORDER BY p.sequence DESC LIMIT 1), 1) NOT IN (0)
-           AND (r.details::jsonb ->> 'days')::int >= coalesce((
-                   SELECT (p.details::jsonb ->> 'days')::int FROM audit_event p
-                    WHERE p.action = %(policy)s AND p.sequence = ANY(%(policies)s::bigint[])
-                      AND p.sequence < r.sequence AND p.details::jsonb ->> 'category' = f.category
-                    ORDER BY p.sequence DESC LIMIT 1), 0)
+           AND coalesce(policy.days, 1) <> 0
+           AND (r.details::jsonb ->> 'days')::int >= coalesce(policy.days, 0)
            AND (r.details::jsonb ->> 'cutoff')::timestamp
                <= r.event_time - make_interval(days => (r.details::jsonb ->> 'days')::int))
     SELECT min(e.sequence)
